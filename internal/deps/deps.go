@@ -1,0 +1,19 @@
+//go:build tools
+
+package deps
+
+import (
+	_ "github.com/go-gota/gota/dataframe"
+	_ "github.com/google/uuid"
+	_ "github.com/johannesboyne/gofakes3"
+	_ "github.com/kserve/kserve/pkg/client/clientset/versioned"
+	_ "github.com/minio/minio-go/v7"
+	_ "github.com/prometheus/client_golang/prometheus"
+	_ "github.com/schollz/progressbar/v3"
+	_ "github.com/spf13/cobra"
+	_ "go4.org/unsafe/assume-no-moving-gc"
+	_ "gonum.org/v1/plot"
+	_ "gorgonia.org/gorgonia"
+	_ "gorgonia.org/tensor"
+	_ "sigs.k8s.io/yaml"
+)
