@@ -1,4 +1,69 @@
 // Package checkpoint reads and writes checkpoint directories: the model's
 // parameters, the resolved feature spec and metadata.json. It is the one
-// artefact shared by training, serving and the pipelines.
+// artefact shared by training, serving and the pipelines, and the one place
+// that knows its layout:
+//
+//	<dir>/model.bin      parameters and optimiser state (nn's format)
+//	<dir>/features.json  the resolved feature spec (dataset's JSON)
+//	<dir>/metadata.json  Metadata, with the sha256 of the two files above
+//
+// [Write] fills a temporary sibling directory, syncs it to disk and renames
+// it into place, so a crash never leaves a directory that holds a
+// metadata.json next to partial files. [Read] verifies every checksum
+// before it decodes anything.
 package checkpoint
+
+import (
+	"time"
+
+	"github.com/churn-pdk/churn/dataset"
+	"github.com/churn-pdk/churn/nn"
+)
+
+// File names inside a checkpoint directory.
+const (
+	ModelFile    = "model.bin"
+	SpecFile     = "features.json"
+	MetadataFile = "metadata.json"
+)
+
+// FormatVersion is the version of the checkpoint layout written here.
+const FormatVersion = 1
+
+// Framework names the code that wrote a checkpoint, in metadata.json.
+const Framework = "churn-go/gorgonia"
+
+// DefaultThreshold is the probability at or above which a prediction says
+// churn, recorded in every checkpoint written with a zero Threshold.
+const DefaultThreshold = 0.5
+
+// Metadata is metadata.json. StepsCompleted is Determined's name for the
+// number of batches trained.
+type Metadata struct {
+	StepsCompleted int                `json:"steps_completed"`
+	FormatVersion  int                `json:"format_version"`
+	Framework      string             `json:"framework"`
+	Created        time.Time          `json:"created"`
+	TrialID        string             `json:"trial_id,omitempty"`
+	Config         any                `json:"config,omitempty"`
+	Metrics        map[string]float64 `json:"metrics,omitempty"`
+	Data           []DataFile         `json:"data,omitempty"`
+	// Threshold is the probability at or above which serving says churn.
+	Threshold float64 `json:"threshold"`
+	// Files maps each other file of the directory to its sha256 (hex).
+	Files map[string]string `json:"files,omitempty"`
+}
+
+// DataFile names a training data file and its sha256 (hex).
+type DataFile struct {
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"`
+}
+
+// Checkpoint is a loaded checkpoint directory.
+type Checkpoint struct {
+	Dir      string
+	Metadata Metadata
+	Spec     *dataset.Spec
+	Model    *nn.Model
+}

@@ -2,17 +2,156 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/churn-pdk/churn/experiment"
 )
 
-// experimentCmd is a placeholder until the verb lands.
+// masterFlags are the flags of every verb that talks to a master.
+type masterFlags struct {
+	master string
+	user   string
+}
+
+func (f *masterFlags) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.master, "master", "",
+		"Determined master URL (default $DET_MASTER, else localhost:8080)")
+	cmd.Flags().StringVar(&f.user, "user", "",
+		"user to log in as when $DET_USER_TOKEN is unset (default $DET_USER, else determined); "+
+			"the password is read from $DET_PASS")
+}
+
+// connect logs in to the master the flags and environment name.
+func (a *app) connect(cmd *cobra.Command, f *masterFlags) (*experiment.Client, error) {
+	o := experiment.ConnectOptions{Master: f.master, User: f.user, Logger: a.logger,
+		Token:    experiment.NewSecret(os.Getenv("DET_USER_TOKEN")),
+		Password: experiment.NewSecret(os.Getenv("DET_PASS"))}
+	if o.Master == "" {
+		o.Master = os.Getenv("DET_MASTER")
+	}
+	if o.Master == "" {
+		o.Master = "localhost:8080"
+	}
+	if o.User == "" {
+		o.User = os.Getenv("DET_USER")
+	}
+	return experiment.Connect(cmd.Context(), o)
+}
+
+// experimentCmd submits and watches Determined experiments.
 func (a *app) experimentCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "experiment",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("experiment: not implemented yet")
+	cmd := &cobra.Command{
+		Use:   "experiment",
+		Short: "Submit churn experiments to a Determined master and wait for them",
+	}
+	cmd.AddCommand(a.experimentCreateCmd(), a.experimentWaitCmd())
+	return cmd
+}
+
+type createOptions struct {
+	masterFlags
+	config    string
+	follow    bool
+	projectID int
+	interval  time.Duration
+}
+
+func (a *app) experimentCreateCmd() *cobra.Command {
+	var o createOptions
+	cmd := &cobra.Command{
+		Use:   "create --config FILE DIR",
+		Short: "Create an experiment from a config and a model definition directory",
+		Long: "Create an experiment: DIR is the model definition (with a linux/amd64 churn " +
+			"binary for the entrypoint ./churn trial), packed as the master expects and " +
+			"filtered by DIR/.detignore. With --follow, wait until the experiment ends; " +
+			"the exit status is 0 only if it COMPLETED.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.createExperiment(cmd, &o, args[0])
 		},
 	}
+	o.addFlags(cmd)
+	cmd.Flags().StringVar(&o.config, "config", "", "experiment config file (YAML); required")
+	cmd.Flags().BoolVar(&o.follow, "follow", false, "wait until the experiment ends")
+	cmd.Flags().IntVar(&o.projectID, "project-id", 0, "project to create it in (0: the config's)")
+	cmd.Flags().DurationVar(&o.interval, "interval", 5*time.Second, "poll interval with --follow")
+	_ = cmd.MarkFlagRequired("config")
+	return cmd
+}
+
+func (a *app) createExperiment(cmd *cobra.Command, o *createOptions, dir string) error {
+	text, err := os.ReadFile(o.config)
+	if err != nil {
+		return fmt.Errorf("experiment create: %w", err)
+	}
+	files, err := experiment.PackModelDefinition(dir, 0)
+	if err != nil {
+		return err
+	}
+	if err := experiment.CheckEntrypoint(text, files); err != nil {
+		return fmt.Errorf("experiment create: %s: %w", o.config, err)
+	}
+	c, err := a.connect(cmd, &o.masterFlags)
+	if err != nil {
+		return err
+	}
+	resp, err := c.CreateExperiment(cmd.Context(), experiment.CreateExperimentRequest{
+		Config: string(text), ModelDefinition: files, Activate: true, ProjectID: o.projectID})
+	if err != nil {
+		return err
+	}
+	for _, w := range resp.Warnings {
+		a.logger.Warn("master warning", "warning", fmt.Sprint(w))
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "created experiment %d (%s)\n", resp.Experiment.ID,
+		resp.Experiment.State)
+	if !o.follow {
+		return nil
+	}
+	return a.waitExperiment(cmd, c, resp.Experiment.ID, o.interval)
+}
+
+func (a *app) experimentWaitCmd() *cobra.Command {
+	var f masterFlags
+	var interval time.Duration
+	cmd := &cobra.Command{
+		Use:   "wait ID",
+		Short: "Wait until an experiment ends; exit 0 only if it COMPLETED",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.Atoi(args[0])
+			if err != nil || id < 1 {
+				return fmt.Errorf("experiment wait: %q is not an experiment id", args[0])
+			}
+			c, err := a.connect(cmd, &f)
+			if err != nil {
+				return err
+			}
+			return a.waitExperiment(cmd, c, id, interval)
+		},
+	}
+	f.addFlags(cmd)
+	cmd.Flags().DurationVar(&interval, "interval", 5*time.Second, "poll interval")
+	return cmd
+}
+
+// waitExperiment polls until id ends: exit status 0 for COMPLETED, 2 for
+// any other end (CANCELED, ERROR, DELETED, PAUSED).
+func (a *app) waitExperiment(cmd *cobra.Command, c *experiment.Client, id int,
+	interval time.Duration) error {
+	state, err := c.WaitExperiment(cmd.Context(), id, experiment.WaitOptions{Interval: interval,
+		OnState: func(s string) { a.logger.Info("experiment state", "experiment", id, "state", s) }})
+	if err != nil && !errors.Is(err, experiment.ErrPaused) {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "experiment %d: %s\n", id, state)
+	if state != "STATE_COMPLETED" {
+		return &exitError{code: 2, err: fmt.Errorf("experiment %d ended %s", id, state)}
+	}
+	return nil
 }

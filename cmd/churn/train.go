@@ -2,17 +2,165 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/churn-pdk/churn/trial"
 )
 
-// trainCmd is a placeholder until the verb lands.
+// trainOptions holds the flags of `churn train`.
+type trainOptions struct {
+	config        string
+	data          []string
+	features      string
+	inferFeatures bool
+	label         string
+	positive      string
+	runDir        string
+	resume        string
+	warmStart     string
+}
+
+// AddFlags registers the options' flags on cmd.
+func (o *trainOptions) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.config, "config", "",
+		"experiment config, YAML or JSON (default: the embedded experiment/const.yaml, "+
+			"or the checkpoint's with --resume)")
+	f.StringArrayVar(&o.data, "data", nil,
+		"CSV file to train on; repeat for several, concatenated in order "+
+			"(default: the config's data.files, else the embedded telco table)")
+	f.StringVar(&o.features, "features", "", "feature spec file (JSON)")
+	f.BoolVar(&o.inferFeatures, "infer-features", false,
+		"fit the feature spec on the training split instead of reading one")
+	f.StringVar(&o.label, "label", "churn", "label column, when fitting the spec")
+	f.StringVar(&o.positive, "positive", "",
+		"label value that means churn, when fitting the spec (default: 1, Yes, Y or True)")
+	f.StringVar(&o.runDir, "run-dir", "",
+		"run directory to create (default: runs/<timestamp>)")
+	f.StringVar(&o.resume, "resume", "",
+		"checkpoint directory to continue its run from (same data)")
+	f.StringVar(&o.warmStart, "warm-start", "",
+		"checkpoint directory whose model starts training on new data")
+}
+
+// Validate checks the flags against each other.
+func (o *trainOptions) Validate() error {
+	switch {
+	case o.resume != "" && o.warmStart != "":
+		return errors.New("train: --resume and --warm-start exclude each other")
+	case o.features != "" && o.inferFeatures:
+		return errors.New("train: --features and --infer-features exclude each other")
+	case (o.resume != "" || o.warmStart != "") && (o.features != "" || o.inferFeatures):
+		return errors.New("train: a run from a checkpoint uses the checkpoint's feature " +
+			"spec; drop --features and --infer-features")
+	case o.inferFeatures && o.label == "":
+		return errors.New("train: --infer-features needs --label")
+	}
+	for _, d := range o.data {
+		if d == "" {
+			return errors.New("train: --data: empty file name")
+		}
+	}
+	return nil
+}
+
+// checkpoint returns the starting checkpoint and whether it is resumed.
+func (o *trainOptions) checkpoint() (dir string, resume bool) {
+	if o.resume != "" {
+		return o.resume, true
+	}
+	return o.warmStart, false
+}
+
 func (a *app) trainCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "train",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("train: not implemented yet")
+	o := &trainOptions{}
+	cmd := &cobra.Command{
+		Use:   "train [flags]",
+		Short: "Train the churn classifier locally into a run directory",
+		Long: "Train the churn classifier: 80/20 split (seed random_seed), batches of\n" +
+			"global_batch_size rows for searcher.max_length batches, validation and a\n" +
+			"checkpoint every min_validation_period batches. With no flags it trains on\n" +
+			"the embedded telco table with the embedded experiment config.\n" +
+			"The run directory holds metrics.jsonl, checkpoints/, plots and, once the\n" +
+			"run is complete, run.json.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return a.runTrain(cmd, o)
 		},
+	}
+	o.AddFlags(cmd)
+	return cmd
+}
+
+// runTrain resolves the inputs, runs the trial and prints the outcome.
+func (a *app) runTrain(cmd *cobra.Command, o *trainOptions) error {
+	in, err := o.resolve()
+	if err != nil {
+		return err
+	}
+	runDir, err := o.makeRunDirName()
+	if err != nil {
+		return err
+	}
+	prog := a.newTrainProgress()
+	logger := prog.logger(a.logger)
+	ckDir, resume := o.checkpoint()
+	local, err := trial.NewLocal(runDir, in.cfg, &trial.LocalOptions{
+		Checkpoint: ckDir, Resume: resume, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	res, err := trial.Run(cmd.Context(), local, &trial.Settings{
+		Data: in.data, Spec: in.spec, Infer: in.infer, Logger: logger, Observer: prog,
+	})
+	prog.finish()
+	if err != nil {
+		return a.trainFailed(local, res, err)
+	}
+	if err := local.Finish(res); err != nil {
+		return err
+	}
+	if res.Status != trial.Success {
+		return fmt.Errorf("train: run stopped (%s) at batch %d; continue with "+
+			"churn train --resume %s", res.Status, res.Steps, local.CheckpointDir(res.Latest.ID))
+	}
+	return a.printTrainResult(local, res)
+}
+
+// trainFailed cleans up after a failed run and says how to go on.
+func (a *app) trainFailed(local *trial.Local, res *trial.Result, err error) error {
+	if aerr := local.Abort(); aerr != nil {
+		a.logger.Warn("run directory not cleaned up", "dir", local.Dir(), "error", aerr)
+	}
+	if res.Latest.ID != "" && res.Status.Early() {
+		return fmt.Errorf("train: %w; continue with churn train --resume %s",
+			err, local.CheckpointDir(res.Latest.ID))
+	}
+	return fmt.Errorf("train: %w", err)
+}
+
+// makeRunDirName returns --run-dir or a fresh runs/<timestamp>.
+func (o *trainOptions) makeRunDirName() (string, error) {
+	if o.runDir != "" {
+		return o.runDir, nil
+	}
+	base := filepath.Join("runs", time.Now().Format("20060102-150405"))
+	dir := base
+	for i := 2; ; i++ {
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			return dir, nil
+		} else if err != nil {
+			return "", fmt.Errorf("train: %w", err)
+		}
+		dir = fmt.Sprintf("%s-%d", base, i)
 	}
 }

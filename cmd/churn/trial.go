@@ -1,18 +1,30 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/spf13/cobra"
+
+	"github.com/churn-pdk/churn/experiment"
 )
 
-// trialCmd is a placeholder until the verb lands.
+// trialCmd runs the churn trial inside a Determined trial container: the
+// entrypoint of experiment/const.yaml.
 func (a *app) trialCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:    "trial",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("trial: not implemented yet")
+		Use:   "trial",
+		Short: "Run the churn trial in a Determined trial container (the experiment's entrypoint)",
+		Long: "Run the churn trial in a Determined trial container. It reads the DET_* " +
+			"environment the master sets, trains with the hyperparameters DET_HPARAMS " +
+			"holds, reports metrics and checkpoints to the master, resumes from " +
+			"DET_LATEST_CHECKPOINT and stops cleanly when the master preempts it.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := experiment.ReadTrialEnv(nil)
+			if err != nil {
+				return err
+			}
+			opts := &experiment.TrialOptions{Cluster: experiment.ClusterOptions{Logger: a.logger}}
+			_, err = experiment.RunTrial(cmd.Context(), env, opts)
+			return err
 		},
 	}
 }

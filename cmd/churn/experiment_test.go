@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/churn-pdk/churn/checkpoint"
+	"github.com/churn-pdk/churn/dataset"
+	"github.com/churn-pdk/churn/experiment/detfake"
+)
+
+// envMu serialises the environment changes of in-process trial runs.
+var envMu sync.Mutex
+
+// runTrialProcess runs `churn trial` in process with the container
+// environment env, as the master's launcher would.
+func runTrialProcess(env map[string]string) int {
+	envMu.Lock()
+	defer envMu.Unlock()
+	for k, v := range env {
+		old, had := os.LookupEnv(k)
+		os.Setenv(k, v)
+		if had {
+			defer os.Setenv(k, old)
+		} else {
+			defer os.Unsetenv(k)
+		}
+	}
+	var out bytes.Buffer
+	return run(context.Background(), []string{"trial", "--log-level", "warn"}, nil, &out, &out)
+}
+
+// TestExperimentVerbs ensures create --follow, wait, model register and
+// model download work end to end against the fake master, with the trial
+// run by the trial verb itself.
+func TestExperimentVerbs(t *testing.T) {
+	dir := t.TempDir()
+	var data bytes.Buffer
+	if err := dataset.Generate(&data, 400, 5); err != nil {
+		t.Fatal(err)
+	}
+	csv, spec := filepath.Join(dir, "data.csv"), filepath.Join(dir, "features.json")
+	if err := os.WriteFile(csv, data.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := dataset.PDKSpec().WriteFile(spec); err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(dir, "store")
+	cfg := filepath.Join(dir, "const.yaml")
+	doc := fmt.Sprintf(`name: churn-cmd
+entrypoint: ./churn trial
+hyperparameters: {global_batch_size: 32, random_seed: 1, test_size: 0.2, lr: 0.001, dense1: 4}
+searcher: {name: single, metric: val_loss, max_length: {batches: 200}}
+min_validation_period: {batches: 100}
+checkpoint_storage: {type: directory, container_path: %s}
+data: {files: [%s], features: %s}
+`, store, csv, spec)
+	if err := os.WriteFile(cfg, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	def := filepath.Join(dir, "def")
+	os.Mkdir(def, 0o755)
+	os.WriteFile(filepath.Join(def, "churn"), []byte("binary"), 0o755)
+	os.WriteFile(filepath.Join(def, "big.csv"), []byte("ignored"), 0o644)
+	os.WriteFile(filepath.Join(def, ".detignore"), []byte("*.csv\n"), 0o644)
+
+	fake := detfake.New(t, detfake.Options{Launch: func(_ context.Context, env map[string]string) int {
+		return runTrialProcess(env)
+	}})
+	t.Setenv("DET_MASTER", fake.URL())
+	t.Setenv("DET_USER", "admin")
+	t.Setenv("DET_PASS", detfake.Password)
+
+	out := runChurn(t, 0, "experiment", "create", "--config", cfg, "--follow", "--interval", "10ms", def)
+	if !strings.Contains(out, "created experiment 1") || !strings.Contains(out, "STATE_COMPLETED") {
+		t.Fatalf("experiment create output:\n%s", out)
+	}
+	for _, f := range fake.ModelDefinition(1) {
+		if f["path"] == "big.csv" || f["path"] == ".detignore" {
+			t.Errorf("model definition holds %v", f["path"])
+		}
+	}
+	if out := runChurn(t, 0, "experiment", "wait", "1"); !strings.Contains(out, "STATE_COMPLETED") {
+		t.Errorf("experiment wait output: %s", out)
+	}
+	out = runChurn(t, 0, "model", "register", "--model", "churn", "--experiment", "1",
+		"--version-name", "first")
+	if !strings.Contains(out, "registered churn version 1") {
+		t.Fatalf("model register output: %s", out)
+	}
+	target := filepath.Join(dir, "downloaded")
+	out = runChurn(t, 0, "model", "download", "churn@1", target)
+	if !strings.Contains(out, "churn version 1") {
+		t.Fatalf("model download output: %s", out)
+	}
+	if _, err := checkpoint.Read(target); err != nil {
+		t.Errorf("downloaded checkpoint: %v", err)
+	}
+	fake.SetExperimentState(1, "STATE_CANCELED")
+	runChurn(t, 2, "experiment", "wait", "1")
+	t.Setenv("DET_PASS", "wrong")
+	if out := runChurn(t, 1, "experiment", "wait", "1"); !strings.Contains(out, "invalid credentials") ||
+		strings.Contains(out, "wrong") {
+		t.Errorf("login failure output: %s", out)
+	}
+}
+
+// runChurn runs the command line and checks its exit status.
+func runChurn(t *testing.T, wantCode int, args ...string) string {
+	t.Helper()
+	var out bytes.Buffer
+	if code := run(context.Background(), args, nil, &out, &out); code != wantCode {
+		t.Fatalf("churn %s: exit %d, want %d\n%s", strings.Join(args, " "), code, wantCode, out.String())
+	}
+	return out.String()
+}

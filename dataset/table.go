@@ -1,0 +1,255 @@
+package dataset
+
+import (
+	"fmt"
+	"math"
+)
+
+// Matrix is a row-major float32 matrix of model inputs with optional labels.
+type Matrix struct {
+	Rows, Cols int
+	// X holds Rows*Cols inputs, row after row.
+	X []float32
+	// Y holds Rows labels (0 or 1), or is nil when the table had no label.
+	Y []float32
+}
+
+// Row returns the inputs of row i, sharing X's memory.
+func (m *Matrix) Row(i int) []float32 { return m.X[i*m.Cols : (i+1)*m.Cols] }
+
+// Table is a loaded, validated raw table: the spec's numeric columns
+// parsed to float64 (NaN where missing), categorical columns as strings
+// (held dictionary-encoded),
+// and the label when present. Gota stays behind this type. A Table is
+// read-only once built; its methods may be called from several goroutines.
+type Table struct {
+	n       int
+	numName []string
+	num     [][]float64
+	catName []string
+	cat     []catColumn
+	label   []float32 // nil when the rows carry no label
+}
+
+// Len returns the number of rows.
+func (t *Table) Len() int { return t.n }
+
+// HasLabel reports whether every row carries a label.
+func (t *Table) HasLabel() bool { return t.label != nil }
+
+// Labels returns a copy of the labels (1 for the positive value, 0 for the
+// negative), or nil when the table has no label.
+func (t *Table) Labels() []float32 {
+	if t.label == nil {
+		return nil
+	}
+	return append([]float32(nil), t.label...)
+}
+
+// Positives returns the number of rows labelled positive.
+func (t *Table) Positives() int {
+	n := 0
+	for _, y := range t.label {
+		if y == 1 {
+			n++
+		}
+	}
+	return n
+}
+
+// Numeric returns a copy of numeric column name (NaN where missing), and
+// false when the table has no such numeric column.
+func (t *Table) Numeric(name string) ([]float64, bool) {
+	for j, n := range t.numName {
+		if n == name {
+			return append([]float64(nil), t.num[j]...), true
+		}
+	}
+	return nil, false
+}
+
+// Categorical returns a copy of categorical column name as read, and false
+// when the table has no such categorical column.
+func (t *Table) Categorical(name string) ([]string, bool) {
+	for j, n := range t.catName {
+		if n == name {
+			return t.cat[j].values(), true
+		}
+	}
+	return nil, false
+}
+
+// subset returns the rows idx of t, in that order.
+func (t *Table) subset(idx []int) *Table {
+	s := &Table{n: len(idx), numName: t.numName, catName: t.catName}
+	s.num = make([][]float64, len(t.num))
+	for j, col := range t.num {
+		c := make([]float64, len(idx))
+		for k, i := range idx {
+			c[k] = col[i]
+		}
+		s.num[j] = c
+	}
+	s.cat = make([]catColumn, len(t.cat))
+	for j, col := range t.cat {
+		s.cat[j] = col.subset(idx)
+	}
+	if t.label != nil {
+		s.label = make([]float32, len(idx))
+		for k, i := range idx {
+			s.label[k] = t.label[i]
+		}
+	}
+	return s
+}
+
+// Concat returns the rows of tables one after the other. The tables must
+// hold the same columns in the same order (as tables loaded with one spec
+// do); the result has a label only when every table has one. A single
+// table is returned as it is (tables are read-only).
+func Concat(tables ...*Table) (*Table, error) {
+	if len(tables) == 0 {
+		return nil, fmt.Errorf("dataset: concat: %w", ErrNoInput)
+	}
+	if len(tables) == 1 {
+		return tables[0], nil
+	}
+	first := tables[0]
+	out := &Table{numName: first.numName, catName: first.catName}
+	out.num = make([][]float64, len(first.num))
+	out.cat = make([]catColumn, len(first.cat))
+	withLabel := true
+	for i, t := range tables {
+		if !equalNames(t.numName, first.numName) || !equalNames(t.catName, first.catName) {
+			return nil, fmt.Errorf("dataset: concat: table %d has other columns than table 0", i)
+		}
+		out.n += t.n
+		withLabel = withLabel && t.label != nil
+	}
+	for _, t := range tables {
+		for j := range t.num {
+			out.num[j] = append(out.num[j], t.num[j]...)
+		}
+		for j := range t.cat {
+			out.cat[j] = out.cat[j].appendColumn(t.cat[j])
+		}
+		if withLabel {
+			out.label = append(out.label, t.label...)
+		}
+	}
+	return out, nil
+}
+
+func equalNames(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Split shuffles row indices with a local RNG seeded by seed and returns the
+// training and validation tables. The validation table gets
+// ceil(testSize*n) rows, as scikit-learn's train_test_split gives; both
+// tables must get at least one row. The same seed, size and row count give
+// the same split.
+func Split(t *Table, testSize float64, seed int64) (train, val *Table, err error) {
+	tr, va, err := splitIndices(t.n, testSize, seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t.subset(tr), t.subset(va), nil
+}
+
+// splitIndices returns the training and validation row indices of a
+// shuffled split of n rows. Infer uses it too, so that a fitted spec sees
+// exactly the training rows Split gives.
+func splitIndices(n int, testSize float64, seed int64) (train, val []int, err error) {
+	if !(testSize > 0 && testSize < 1) {
+		return nil, nil, fmt.Errorf("dataset: split: test size %v, want 0 < size < 1", testSize)
+	}
+	nVal := int(math.Ceil(testSize * float64(n)))
+	if nVal < 1 || n-nVal < 1 {
+		return nil, nil, fmt.Errorf(
+			"dataset: split: %d rows at test size %v leave an empty side", n, testSize)
+	}
+	perm := newRNG(seed).perm(n)
+	return perm[nVal:], perm[:nVal], nil
+}
+
+// catColumn is a dictionary-encoded categorical column: row i holds
+// dict[codes[i]]. Preprocess looks each distinct value up once, not once
+// per row.
+type catColumn struct {
+	dict  []string
+	codes []int32
+}
+
+// encoder dictionary-encodes a column value by value, distinct values in
+// order of first appearance.
+type encoder struct {
+	col  catColumn
+	seen map[string]int32
+}
+
+func newEncoder(n int) encoder {
+	return encoder{col: catColumn{codes: make([]int32, 0, n)}, seen: map[string]int32{}}
+}
+
+func (e *encoder) add(v string) {
+	code, ok := e.seen[v]
+	if !ok {
+		code = int32(len(e.col.dict))
+		e.seen[v] = code
+		e.col.dict = append(e.col.dict, v)
+	}
+	e.col.codes = append(e.col.codes, code)
+}
+
+// values returns the column as strings.
+func (c catColumn) values() []string {
+	out := make([]string, len(c.codes))
+	for i, code := range c.codes {
+		out[i] = c.dict[code]
+	}
+	return out
+}
+
+// subset returns rows idx, sharing the dictionary.
+func (c catColumn) subset(idx []int) catColumn {
+	s := catColumn{dict: c.dict, codes: make([]int32, len(idx))}
+	for k, i := range idx {
+		s.codes[k] = c.codes[i]
+	}
+	return s
+}
+
+// appendColumn returns c followed by d, with d's codes moved onto a merged
+// dictionary. c's dictionary is copied before it grows, as subsets share it.
+func (c catColumn) appendColumn(d catColumn) catColumn {
+	pos := make(map[string]int32, len(c.dict)+len(d.dict))
+	for i, v := range c.dict {
+		pos[v] = int32(i)
+	}
+	dict := append([]string(nil), c.dict...)
+	remap := make([]int32, len(d.dict))
+	for i, v := range d.dict {
+		code, ok := pos[v]
+		if !ok {
+			code = int32(len(dict))
+			pos[v] = code
+			dict = append(dict, v)
+		}
+		remap[i] = code
+	}
+	codes := make([]int32, len(c.codes), len(c.codes)+len(d.codes))
+	copy(codes, c.codes)
+	for _, code := range d.codes {
+		codes = append(codes, remap[code])
+	}
+	return catColumn{dict: dict, codes: codes}
+}

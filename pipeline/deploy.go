@@ -1,0 +1,271 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/churn-pdk/churn/checkpoint"
+	"github.com/churn-pdk/churn/pipeline/pachyderm"
+)
+
+// DefaultPredictorImage is the predictor image when --image is not given.
+const DefaultPredictorImage = "ghcr.io/churn-pdk/churn-predictor:latest"
+
+// DeployOptions configure the deploy step.
+type DeployOptions struct {
+	// Name is the InferenceService's name, also the served model name.
+	Name string
+	// Namespace is the InferenceService's namespace; "" means
+	// $KSERVE_NAMESPACE, then "default".
+	Namespace string
+	// ServiceAccount is the predictor's service account, whose secret
+	// holds the storage credentials; "" means the namespace default.
+	ServiceAccount string
+	// Tolerations and Resources go to the predictor pod.
+	Tolerations []corev1.Toleration
+	Resources   corev1.ResourceRequirements
+	// Image is the predictor image; "" means DefaultPredictorImage.
+	Image string
+	// Input is the pipeline's pfs input name; "" means "data".
+	Input string
+	// InputDir is where the input is mounted; "" means /pfs/<Input>.
+	InputDir string
+	// InputBranch is the training output branch; "" means master.
+	InputBranch string
+	// Store is where the model files go (pfs, s3://..., gs://...).
+	Store StoreLocation
+	// Wait waits for the service to be ready and prints its URL.
+	Wait bool
+	// WaitTimeout bounds the wait; 0 means 10 minutes.
+	WaitTimeout time.Duration
+	// PollInterval is the readiness polling interval; 0 means 5s.
+	PollInterval time.Duration
+}
+
+func (o *DeployOptions) defaults(getenv func(string) string) {
+	if o.Namespace == "" {
+		o.Namespace = getenv(EnvKServeNamespace)
+	}
+	if o.Namespace == "" {
+		o.Namespace = "default"
+	}
+	if o.Image == "" {
+		o.Image = DefaultPredictorImage
+	}
+	if o.Input == "" {
+		o.Input = "data"
+	}
+	if o.InputDir == "" {
+		o.InputDir = filepath.Join("/pfs", o.Input)
+	}
+	if o.Store.Scheme == "" {
+		o.Store.Scheme = StorePFS
+	}
+	if o.WaitTimeout <= 0 {
+		o.WaitTimeout = 10 * time.Minute
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 5 * time.Second
+	}
+}
+
+// Validate checks the options before anything is contacted.
+func (o DeployOptions) Validate() error {
+	if o.Name == "" {
+		return fmt.Errorf("pipeline: deploy: --deployment-name is required")
+	}
+	if errs := validation.IsDNS1035Label(o.Name); len(errs) > 0 {
+		return fmt.Errorf("pipeline: deploy: --deployment-name %q: %s", o.Name, errs[0])
+	}
+	if o.Namespace != "" {
+		if errs := validation.IsDNS1123Label(o.Namespace); len(errs) > 0 {
+			return fmt.Errorf("pipeline: deploy: --namespace %q: %s", o.Namespace, errs[0])
+		}
+	}
+	if o.ServiceAccount != "" {
+		if errs := validation.IsDNS1123Subdomain(o.ServiceAccount); len(errs) > 0 {
+			return fmt.Errorf("pipeline: deploy: --service-account-name %q: %s",
+				o.ServiceAccount, errs[0])
+		}
+	}
+	return CheckResources(o.Resources)
+}
+
+// Deployer runs the deploy step.
+type Deployer struct {
+	// Det is the Determined master. Required.
+	Det Determined
+	// Services returns the InferenceService client of a namespace.
+	// Required; it is called only after the inputs were checked.
+	Services func(namespace string) InferenceServices
+	// Store uploads to a bucket; required for s3 and gs locations.
+	Store ObjectStore
+	// Getenv reads the worker environment; nil means os.Getenv.
+	Getenv func(string) string
+	// Logger receives progress; nil discards it.
+	Logger *slog.Logger
+	// Stdout receives the service URL after a wait; nil discards it.
+	Stdout io.Writer
+}
+
+// DeployResult says what the deploy step did.
+type DeployResult struct {
+	// Info is the model-info.yaml it deployed.
+	Info *ModelInfo
+	// StorageURI is where KServe fetches the model files.
+	StorageURI string
+	// Applied is the create or replace.
+	Applied *Applied
+	// URL is the ready service's URL (only after a wait).
+	URL string
+}
+
+// DeployPlan is a checked deploy: the options with defaults filled, the
+// model info read from the input and the worker environment.
+type DeployPlan struct {
+	Options DeployOptions
+	Info    *ModelInfo
+	Env     WorkerEnv
+}
+
+// PlanDeploy checks the options, reads model-info.yaml from the input and,
+// for the pfs store, the worker environment. It contacts nothing, so bad
+// input fails before any master or cluster call. getenv nil means
+// os.Getenv.
+func PlanDeploy(opts DeployOptions, getenv func(string) string) (*DeployPlan, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	opts.defaults(getenv)
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	info, err := ReadModelInfo(filepath.Join(opts.InputDir, ModelInfoFile))
+	if err != nil {
+		return nil, err
+	}
+	p := &DeployPlan{Options: opts, Info: info}
+	if opts.Store.Scheme == StorePFS {
+		if p.Env, err = ReadWorkerEnv(getenv, opts.Input); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// Deploy plans (PlanDeploy) and applies the deploy.
+func (d *Deployer) Deploy(ctx context.Context, opts DeployOptions) (*DeployResult, error) {
+	p, err := PlanDeploy(opts, d.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return d.Apply(ctx, p)
+}
+
+// Apply fetches the planned version from Determined, places its files
+// where KServe reads them and creates or replaces the InferenceService,
+// then, with Wait, waits for it to be ready and prints its URL.
+func (d *Deployer) Apply(ctx context.Context, p *DeployPlan) (*DeployResult, error) {
+	opts, info := p.Options, p.Info
+	if opts.Store.Scheme != StorePFS && d.Store == nil {
+		return nil, fmt.Errorf("pipeline: deploy: --model-store %s needs a bucket client",
+			opts.Store.URI(""))
+	}
+	log := d.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log.Info("deploy step", "deployment", opts.Name, "namespace", opts.Namespace,
+		"model", info.Name, "version", info.Version)
+	res := &DeployResult{Info: info}
+	var err error
+	if res.StorageURI, err = d.placeModel(ctx, opts, p.Env, info); err != nil {
+		return nil, err
+	}
+	want := InferenceService(ServiceSpec{
+		Name: opts.Name, Namespace: opts.Namespace, ModelName: opts.Name, Image: opts.Image,
+		StorageURI: res.StorageURI, PachID: info.Version, ServiceAccount: opts.ServiceAccount,
+		Tolerations: opts.Tolerations, Resources: opts.Resources,
+	})
+	svc := d.Services(opts.Namespace)
+	if res.Applied, err = ApplyInferenceService(ctx, svc, want); err != nil {
+		return nil, err
+	}
+	log.Info("InferenceService applied", "name", opts.Name, "replaced", res.Applied.Replaced,
+		"storage_uri", res.StorageURI, "generation", res.Applied.Object.Generation)
+	if !opts.Wait {
+		return res, nil
+	}
+	ready, err := WaitReady(ctx, svc, opts.Name, res.Applied.Object.Generation,
+		opts.PollInterval, opts.WaitTimeout, log)
+	if err != nil {
+		return res, err
+	}
+	res.URL = ServiceURL(ready)
+	log.Info("InferenceService ready", "name", opts.Name, "url", res.URL)
+	if d.Stdout != nil {
+		fmt.Fprintln(d.Stdout, res.URL)
+	}
+	return res, nil
+}
+
+// placeModel fetches the version from Determined, checks it loads, and
+// makes it readable to KServe; it returns the storage URI.
+func (d *Deployer) placeModel(ctx context.Context, opts DeployOptions, env WorkerEnv,
+	info *ModelInfo) (string, error) {
+	v, err := d.Det.ModelVersion(ctx, info.Name, info.Number)
+	if err != nil {
+		return "", fmt.Errorf("pipeline: deploy: model %q version %d: %w", info.Name, info.Number, err)
+	}
+	if v.Name != info.Version {
+		return "", fmt.Errorf("pipeline: deploy: model %q version %d is named %q, "+
+			"but %s names %q", info.Name, v.Version, v.Name, ModelInfoFile, info.Version)
+	}
+	tmp, err := os.MkdirTemp("", "churn-deploy-")
+	if err != nil {
+		return "", fmt.Errorf("pipeline: deploy: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	dir := filepath.Join(tmp, CheckpointDir)
+	if err := d.Det.DownloadCheckpoint(ctx, v.Checkpoint.UUID, dir); err != nil {
+		return "", fmt.Errorf("pipeline: deploy: download checkpoint %s: %w", v.Checkpoint.UUID, err)
+	}
+	if _, err := checkpoint.Read(dir); err != nil {
+		return "", fmt.Errorf("pipeline: deploy: checkpoint %s of %s version %d: %w",
+			v.Checkpoint.UUID, info.Name, v.Version, err)
+	}
+	if opts.Store.Scheme != StorePFS {
+		return uploadDir(ctx, d.Store, opts.Store, filepath.Join(info.Name, info.Version), dir)
+	}
+	return pfsStorageURI(opts, env, info, dir)
+}
+
+// pfsStorageURI checks that the training output commit (the deploy
+// step's input, already finished) holds the registered checkpoint and
+// returns its S3 gateway URI. The running job's own output commit is not
+// used: it holds nothing until the job ends.
+func pfsStorageURI(opts DeployOptions, env WorkerEnv, info *ModelInfo, fetched string) (string, error) {
+	in := filepath.Join(opts.InputDir, CheckpointDir)
+	diff, err := sameFiles(fetched, in)
+	if err != nil {
+		return "", fmt.Errorf("pipeline: deploy: compare %s with the registry: %w", in, err)
+	}
+	if diff != "" {
+		return "", fmt.Errorf("pipeline: deploy: %s is not %s version %q: %s",
+			in, info.Name, info.Version, diff)
+	}
+	c := pachyderm.Commit{ID: env.InputCommit, Branch: opts.InputBranch, Repo: info.Pipeline,
+		Project: env.Project}
+	if err := c.Validate(); err != nil {
+		return "", fmt.Errorf("pipeline: deploy: input commit: %w", err)
+	}
+	return "s3://" + c.Bucket() + "/" + CheckpointDir, nil
+}

@@ -1,0 +1,178 @@
+package serve
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/churn-pdk/churn/dataset"
+)
+
+// originalBody returns the original example's 10-row request, or the same
+// shape built from ten fixture rows when the shared file is absent.
+func originalBody(b *testing.B, f *fixture) []byte {
+	body, err := os.ReadFile(filepath.Join(sharedDir(), "data", "pdk-churn", "request_v1_sample.json"))
+	if err == nil {
+		return body
+	}
+	b.Logf("original request absent (%v); using ten generated rows", err)
+	keys := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+	return []byte(tableBody(f.header, f.valRows[:10], keys))
+}
+
+// reportLatencies reports p50 and p99 in microseconds.
+func reportLatencies(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	us := func(q float64) float64 {
+		return float64(lat[int(q*float64(len(lat)-1))].Nanoseconds()) / 1e3
+	}
+	b.ReportMetric(us(0.50), "p50-us")
+	b.ReportMetric(us(0.99), "p99-us")
+}
+
+// BenchmarkV1PredictInProcess measures the whole V1 hot path (read, decode,
+// FromRecords, Preprocess, Predict, encode, metrics) on the original
+// 10-row request through the handler, without a network.
+func BenchmarkV1PredictInProcess(b *testing.B) {
+	f := trained(b)
+	s := newServer(b, Config{Model: f.model})
+	body := originalBody(b, f)
+	h := s.Handler()
+	req := httptest.NewRequest("POST", "/v1/models/churn:predict", nil)
+	var lat []time.Duration
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		r := req.Clone(req.Context())
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		w := httptest.NewRecorder()
+		t0 := time.Now()
+		h.ServeHTTP(w, r)
+		lat = append(lat, time.Since(t0))
+		if w.Code != 200 {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	}
+	reportLatencies(b, lat)
+}
+
+// BenchmarkV1Stages times each stage of the hot path on the original
+// request, to show where the time goes.
+func BenchmarkV1Stages(b *testing.B) {
+	f := trained(b)
+	body := string(originalBody(b, f))
+	st := new(reqState)
+	if _, err := st.decodeV1(f.model, body); err != nil {
+		b.Fatal(err)
+	}
+	records := make([][]string, st.rows.n)
+	nc := len(f.model.columns)
+	for i := range records {
+		records[i] = st.rows.cells[i*nc : (i+1)*nc]
+	}
+	tab, err := dataset.FromRecords(f.spec, "request", f.model.header, records)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x, err := dataset.Preprocess(f.spec, tab, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := make([]float32, x.Rows)
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := st.decodeV1(f.model, body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("FromRecords", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := dataset.FromRecords(f.spec, "request", f.model.header, records); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Preprocess", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := dataset.Preprocess(f.spec, tab, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Predict", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := f.net.Predict(x.X, out); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf []byte
+		for b.Loop() {
+			buf = appendPredictions(buf[:0], out, outLabels, 0.5)
+		}
+	})
+}
+
+// BenchmarkV1PredictLoopback measures the original request over HTTP on a
+// real loopback server, with 16 keep-alive clients of a small load
+// generator sending b.N requests in all.
+func BenchmarkV1PredictLoopback(b *testing.B) {
+	f := trained(b)
+	url := startServer(b, newServer(b, Config{Model: f.model, MaxInFlight: -1}))
+	body := originalBody(b, f)
+	const workers = 16
+	client := &http.Client{Transport: &http.Transport{
+		MaxIdleConns: workers, MaxIdleConnsPerHost: workers, DisableCompression: true,
+	}}
+	target := url + "/v1/models/churn:predict"
+	lat := make([][]time.Duration, workers)
+	var left atomic.Int64
+	left.Store(int64(b.N))
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for left.Add(-1) >= 0 {
+				t0 := time.Now()
+				resp, err := client.Post(target, "application/json", bytes.NewReader(body))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				lat[w] = append(lat[w], time.Since(t0))
+				if resp.StatusCode != 200 {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	reportLatencies(b, slices.Concat(lat...))
+}

@@ -1,0 +1,341 @@
+package serve
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// This file holds a small strict JSON parser for request bodies. It builds a
+// flat tree whose numbers keep their literal text (so a JSON number reaches
+// dataset.FromRecords exactly as the same number in a CSV file would) and
+// whose strings are substrings of the body where no unescaping is needed.
+// It exists because the V1 body is a table of hundreds of small values and
+// encoding/json's generic decoding of it costs more than the model does.
+
+// kind is the type of a JSON value.
+type kind uint8
+
+const (
+	kNull kind = iota
+	kFalse
+	kTrue
+	kNumber
+	kString
+	kArray
+	kObject
+)
+
+// String names the kind as error messages do.
+func (k kind) String() string {
+	switch k {
+	case kNull:
+		return "null"
+	case kFalse, kTrue:
+		return "boolean"
+	case kNumber:
+		return "number"
+	case kString:
+		return "string"
+	case kArray:
+		return "array"
+	default:
+		return "object"
+	}
+}
+
+// maxDepth bounds the nesting of arrays and objects a body may use.
+const maxDepth = 64
+
+// node is one JSON value. Children of arrays and objects are the nodes
+// first..first+count-1 of the tree; object members carry their key.
+type node struct {
+	kind  kind
+	key   string
+	text  string // number literal or decoded string
+	first int32
+	count int32
+}
+
+// tree is a parsed JSON document. The zero value is ready to parse.
+type tree struct {
+	src   string
+	pos   int
+	depth int
+	nodes []node
+	stack []node
+}
+
+// syntaxError reports where a body stops being JSON.
+type syntaxError struct {
+	msg    string
+	offset int
+}
+
+func (e *syntaxError) Error() string {
+	return fmt.Sprintf("%s at offset %d", e.msg, e.offset)
+}
+
+// parse parses src, which must hold exactly one JSON value, and returns
+// its root. It reuses t's storage.
+func (t *tree) parse(src string) (node, error) {
+	t.src, t.pos, t.depth = src, 0, 0
+	t.nodes, t.stack = t.nodes[:0], t.stack[:0]
+	root, err := t.value()
+	if err != nil {
+		return node{}, err
+	}
+	t.space()
+	if t.pos < len(t.src) {
+		return node{}, t.fail("invalid character after top-level value")
+	}
+	return root, nil
+}
+
+// children returns the members or elements of an array or object node.
+func (t *tree) children(n node) []node {
+	return t.nodes[n.first : n.first+n.count]
+}
+
+// member returns the object member named key, if any.
+func (t *tree) member(n node, key string) (node, bool) {
+	for _, m := range t.children(n) {
+		if m.key == key {
+			return m, true
+		}
+	}
+	return node{}, false
+}
+
+func (t *tree) fail(msg string) error {
+	if t.pos >= len(t.src) {
+		return &syntaxError{msg: "unexpected end of JSON input", offset: t.pos}
+	}
+	return &syntaxError{msg: fmt.Sprintf("%s (%q)", msg, t.src[t.pos]), offset: t.pos}
+}
+
+func (t *tree) space() {
+	for t.pos < len(t.src) {
+		switch t.src[t.pos] {
+		case ' ', '\t', '\n', '\r':
+			t.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (t *tree) value() (node, error) {
+	t.space()
+	if t.pos >= len(t.src) {
+		return node{}, t.fail("")
+	}
+	switch c := t.src[t.pos]; {
+	case c == '{':
+		return t.object()
+	case c == '[':
+		return t.array()
+	case c == '"':
+		s, err := t.str()
+		return node{kind: kString, text: s}, err
+	case c == '-' || (c >= '0' && c <= '9'):
+		s, err := t.number()
+		return node{kind: kNumber, text: s}, err
+	case strings.HasPrefix(t.src[t.pos:], "null"):
+		t.pos += 4
+		return node{kind: kNull}, nil
+	case strings.HasPrefix(t.src[t.pos:], "true"):
+		t.pos += 4
+		return node{kind: kTrue}, nil
+	case strings.HasPrefix(t.src[t.pos:], "false"):
+		t.pos += 5
+		return node{kind: kFalse}, nil
+	default:
+		return node{}, t.fail("invalid character looking for beginning of value")
+	}
+}
+
+// enter and leave track nesting for arrays and objects.
+func (t *tree) enter() error {
+	if t.depth++; t.depth > maxDepth {
+		return t.fail("nesting deeper than 64")
+	}
+	t.pos++ // the opening bracket
+	return nil
+}
+
+// leave moves the children pushed since base from the stack to the tree.
+func (t *tree) leave(k kind, base int) node {
+	t.depth--
+	t.pos++ // the closing bracket
+	n := node{kind: k, first: int32(len(t.nodes)), count: int32(len(t.stack) - base)}
+	t.nodes = append(t.nodes, t.stack[base:]...)
+	t.stack = t.stack[:base]
+	return n
+}
+
+func (t *tree) array() (node, error) {
+	if err := t.enter(); err != nil {
+		return node{}, err
+	}
+	base := len(t.stack)
+	t.space()
+	if t.pos < len(t.src) && t.src[t.pos] == ']' {
+		return t.leave(kArray, base), nil
+	}
+	for {
+		v, err := t.value()
+		if err != nil {
+			return node{}, err
+		}
+		t.stack = append(t.stack, v)
+		t.space()
+		if t.pos >= len(t.src) {
+			return node{}, t.fail("")
+		}
+		switch t.src[t.pos] {
+		case ',':
+			t.pos++
+		case ']':
+			return t.leave(kArray, base), nil
+		default:
+			return node{}, t.fail("invalid character after array element")
+		}
+	}
+}
+
+func (t *tree) object() (node, error) {
+	if err := t.enter(); err != nil {
+		return node{}, err
+	}
+	base := len(t.stack)
+	t.space()
+	if t.pos < len(t.src) && t.src[t.pos] == '}' {
+		return t.leave(kObject, base), nil
+	}
+	for {
+		t.space()
+		if t.pos >= len(t.src) || t.src[t.pos] != '"' {
+			return node{}, t.fail("invalid character looking for beginning of object key")
+		}
+		key, err := t.str()
+		if err != nil {
+			return node{}, err
+		}
+		t.space()
+		if t.pos >= len(t.src) || t.src[t.pos] != ':' {
+			return node{}, t.fail("invalid character after object key")
+		}
+		t.pos++
+		v, err := t.value()
+		if err != nil {
+			return node{}, err
+		}
+		v.key = key
+		t.stack = append(t.stack, v)
+		t.space()
+		if t.pos >= len(t.src) {
+			return node{}, t.fail("")
+		}
+		switch t.src[t.pos] {
+		case ',':
+			t.pos++
+		case '}':
+			return t.leave(kObject, base), nil
+		default:
+			return node{}, t.fail("invalid character after object key:value pair")
+		}
+	}
+}
+
+// str reads a string token. Plain ASCII strings without escapes are
+// returned as substrings of the body; others are decoded by encoding/json,
+// which also replaces invalid UTF-8 as it always does.
+func (t *tree) str() (string, error) {
+	start := t.pos
+	t.pos++
+	plain := true
+	for t.pos < len(t.src) {
+		c := t.src[t.pos]
+		switch {
+		case c == '"':
+			t.pos++
+			if plain {
+				return t.src[start+1 : t.pos-1], nil
+			}
+			var s string
+			if err := json.Unmarshal([]byte(t.src[start:t.pos]), &s); err != nil {
+				return "", &syntaxError{msg: "invalid string", offset: start}
+			}
+			return s, nil
+		case c == '\\':
+			plain = false
+			t.pos += 2
+		case c < 0x20:
+			return "", t.fail("invalid control character in string")
+		default:
+			if c >= 0x80 {
+				plain = false
+			}
+			t.pos++
+		}
+	}
+	t.pos = len(t.src)
+	return "", t.fail("")
+}
+
+// number reads a number token and checks it against JSON's grammar.
+func (t *tree) number() (string, error) {
+	start := t.pos
+	if t.src[t.pos] == '-' {
+		t.pos++
+	}
+	switch {
+	case t.pos < len(t.src) && t.src[t.pos] == '0':
+		t.pos++
+	case t.digits() == 0:
+		return "", t.fail("invalid character in numeric literal")
+	}
+	if t.pos < len(t.src) && t.src[t.pos] == '.' {
+		t.pos++
+		if t.digits() == 0 {
+			return "", t.fail("invalid character after decimal point in numeric literal")
+		}
+	}
+	if t.pos < len(t.src) && (t.src[t.pos] == 'e' || t.src[t.pos] == 'E') {
+		t.pos++
+		if t.pos < len(t.src) && (t.src[t.pos] == '+' || t.src[t.pos] == '-') {
+			t.pos++
+		}
+		if t.digits() == 0 {
+			return "", t.fail("invalid character in exponent of numeric literal")
+		}
+	}
+	return t.src[start:t.pos], nil
+}
+
+func (t *tree) digits() int {
+	n := 0
+	for t.pos < len(t.src) && t.src[t.pos] >= '0' && t.src[t.pos] <= '9' {
+		t.pos++
+		n++
+	}
+	return n
+}
+
+// describe renders a value for an error message, shortened.
+func (t *tree) describe(n node) string {
+	switch n.kind {
+	case kString:
+		s := n.text
+		if len(s) > 32 {
+			s = s[:32] + "..."
+		}
+		return "string " + strconv.Quote(s)
+	case kNumber:
+		return "number " + n.text
+	default:
+		return n.kind.String()
+	}
+}

@@ -1,0 +1,68 @@
+package serve
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// latencyBuckets are the Python prometheus_client defaults, which KServe's
+// histograms use; Go's DefBuckets lacks .075, .75 and 7.5.
+var latencyBuckets = []float64{
+	.005, .01, .025, .05, .075, .1, .25, .5, .75, 1, 2.5, 5, 7.5, 10,
+}
+
+// metrics are the server's collectors, registered on an injected registry.
+type metrics struct {
+	preprocess, predict, postprocess, explain prometheus.Observer
+	requests                                  *prometheus.CounterVec
+	inFlight                                  prometheus.Gauge
+	shed                                      prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, model string) (*metrics, error) {
+	hist := func(name, help string) *prometheus.HistogramVec {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: name, Help: help, Buckets: latencyBuckets,
+		}, []string{"model_name"})
+	}
+	pre := hist("request_preprocess_seconds", "Time to decode and preprocess a request.")
+	pred := hist("request_predict_seconds", "Time of the model's forward pass.")
+	post := hist("request_postprocess_seconds", "Time to encode a response.")
+	expl := hist("request_explain_seconds", "Time to compute attributions.")
+	m := &metrics{
+		preprocess:  pre.WithLabelValues(model),
+		predict:     pred.WithLabelValues(model),
+		postprocess: post.WithLabelValues(model),
+		explain:     expl.WithLabelValues(model),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "http_requests_total",
+			Help: "HTTP requests answered, by status code and method.",
+		}, []string{"code", "method"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "http_requests_in_flight",
+			Help: "Inference requests being served.",
+		}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "http_requests_shed_total",
+			Help: "Inference requests refused with 503 because too many were in flight.",
+		}),
+	}
+	for _, c := range []prometheus.Collector{pre, pred, post, expl, m.requests, m.inFlight, m.shed} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// count records one answered request. Methods outside a fixed set are
+// counted as "other", so label values stay bounded.
+func (m *metrics) count(method string, code int) {
+	switch method {
+	case "GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH":
+	default:
+		method = "OTHER"
+	}
+	m.requests.WithLabelValues(strconv.Itoa(code), method).Inc()
+}

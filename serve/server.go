@@ -1,0 +1,166 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMaxBodyBytes      = 8 << 20
+	DefaultMaxInFlight       = 256
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 30 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultShutdownTimeout   = 30 * time.Second
+)
+
+// Config configures a Server. Zero values take the documented defaults.
+type Config struct {
+	// ModelName is the name clients use in URLs (/v1/models/<name>). Required.
+	ModelName string
+	// Model is the model served from the start; nil leaves the server
+	// not ready (503 on the model's routes) until SetModel.
+	Model *Model
+	// Version is reported by GET /v2; empty reports "dev".
+	Version string
+	// Logger receives the server's logs; nil discards them. Request bodies
+	// are never logged.
+	Logger *slog.Logger
+	// Registry receives the server's metrics and is exposed on /metrics;
+	// nil uses a fresh private registry.
+	Registry *prometheus.Registry
+	// MaxBodyBytes bounds a request body (413 beyond); 0 means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// MaxInFlight bounds the inference requests served at once; beyond it
+	// requests are refused with 503. 0 means DefaultMaxInFlight; a negative
+	// value means no limit. Health, metadata and metrics routes are never
+	// refused.
+	MaxInFlight int
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout are the
+	// http.Server's; 0 means the Default* constant of the same name.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// ShutdownTimeout bounds how long Run waits for in-flight requests once
+	// its context is done; 0 means DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+}
+
+// withDefaults returns c with zero fields set to their defaults.
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	def(&c.ReadTimeout, DefaultReadTimeout)
+	def(&c.WriteTimeout, DefaultWriteTimeout)
+	def(&c.IdleTimeout, DefaultIdleTimeout)
+	def(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+	return c
+}
+
+// Server serves one model over KServe's V1 and V2 REST protocols.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+	model   atomic.Pointer[Model] // nil until loaded
+	slots   chan struct{}         // in-flight tokens; nil means no limit
+	handler http.Handler
+	states  sync.Pool // of *reqState
+}
+
+// New builds a Server from cfg and registers its metrics.
+func New(cfg Config) (*Server, error) {
+	if cfg.ModelName == "" {
+		return nil, errors.New("serve: config: empty model name")
+	}
+	if cfg.MaxBodyBytes < 0 {
+		return nil, fmt.Errorf("serve: config: max body bytes %d < 0", cfg.MaxBodyBytes)
+	}
+	cfg = cfg.withDefaults()
+	met, err := newMetrics(cfg.Registry, cfg.ModelName)
+	if err != nil {
+		return nil, fmt.Errorf("serve: register metrics: %w", err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: met}
+	s.states.New = func() any { return new(reqState) }
+	if cfg.MaxInFlight > 0 {
+		s.slots = make(chan struct{}, cfg.MaxInFlight)
+	}
+	if cfg.Model != nil {
+		s.model.Store(cfg.Model)
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// SetModel makes m the served model (the server becomes ready); it may be
+// called while serving, to swap models.
+func (s *Server) SetModel(m *Model) { s.model.Store(m) }
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run serves on ln until ctx is done, then stops accepting connections and
+// waits up to ShutdownTimeout for in-flight requests to finish. It returns
+// nil after a clean shutdown. Run closes ln.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("serving", "addr", ln.Addr().String(), "model", s.cfg.ModelName,
+		"ready", s.model.Load() != nil)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
