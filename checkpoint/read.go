@@ -82,7 +82,7 @@ func Read(dir string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %s: %w", filepath.Join(dir, ModelFile), err)
 	}
-	if got, want := model.Params().Inputs, len(spec.Inputs); got != want {
+	if got, want := model.Config().Inputs, len(spec.Inputs); got != want {
 		model.Close()
 		return nil, fmt.Errorf("checkpoint: %s: model has %d inputs but %s lists %d",
 			dir, got, SpecFile, want)

@@ -74,12 +74,20 @@ func readSource(src Source) (*rawFile, error) {
 	cols := make([][]string, len(header))
 	var lines []int
 	for {
+		start := r.InputOffset()
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			return nil, csvError(src.Name, err)
+		}
+		if lines == nil {
+			n := estimateRows(src.R, start, r.InputOffset()-start)
+			lines = make([]int, 0, n)
+			for j := range cols {
+				cols[j] = make([]string, 0, n)
+			}
 		}
 		line, _ := r.FieldPos(0)
 		lines = append(lines, line)
@@ -104,6 +112,26 @@ func readSource(src Source) (*rawFile, error) {
 		name: src.Name, sha256: hex.EncodeToString(h.Sum(nil)), bytes: cr.n,
 		df: df, header: header, lines: lines,
 	}, nil
+}
+
+// estimateRows guesses the number of rows of a stream from its size, when
+// it can be known without reading it, and the size of its first row, so
+// that the columns are allocated once. It guesses a little high.
+func estimateRows(r io.Reader, headerBytes, rowBytes int64) int {
+	var size int64
+	switch v := r.(type) {
+	case interface{ Len() int }: // bytes.Reader, strings.Reader: what is left
+		size = headerBytes + rowBytes + int64(v.Len())
+	case interface{ Stat() (os.FileInfo, error) }:
+		if st, err := v.Stat(); err == nil {
+			size = st.Size()
+		}
+	}
+	if size <= headerBytes || rowBytes <= 0 {
+		return 1024
+	}
+	n := (size-headerBytes)/rowBytes + 1
+	return int(min(n+n/8, 1<<24))
 }
 
 // csvError turns an encoding/csv error into a ParseError.

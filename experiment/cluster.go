@@ -70,6 +70,9 @@ func NewClusterContext(ctx context.Context, env *TrialEnv, opts *ClusterOptions)
 	}
 	c.startQueue(ctx)
 	c.preempt = newPreemptWatcher(ctx, client, env.AllocationID, opts.PreemptRetry, c.log)
+	c.log.InfoContext(ctx, "trial context ready", "trial_id", c.trialID, "run", c.runID,
+		"master_version", c.proto.Version.String(), "latest_checkpoint", c.info.LatestCheckpoint,
+		"steps_completed", c.info.StepsCompleted)
 	return c, nil
 }
 

@@ -1,7 +1,9 @@
 package experiment
 
 import (
+	"bytes"
 	"context"
+	"debug/elf"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -76,11 +78,31 @@ func CheckEntrypoint(configText []byte, files []File) error {
 				return &ConfigError{Field: "entrypoint",
 					Reason: fmt.Sprintf("%s is in the model definition but not executable", prog)}
 			}
-			return nil
+			return checkLinuxAMD64(prog, f.Content)
 		}
 	}
 	return &ConfigError{Field: "entrypoint",
 		Reason: fmt.Sprintf("runs ./%s, which the model definition lacks", prog)}
+}
+
+// checkLinuxAMD64 accepts a script or a linux/amd64 ELF executable: what
+// a trial container can run.
+func checkLinuxAMD64(name string, content []byte) error {
+	if bytes.HasPrefix(content, []byte("#!")) {
+		return nil
+	}
+	f, err := elf.NewFile(bytes.NewReader(content))
+	if err != nil {
+		return &ConfigError{Field: "entrypoint", Reason: fmt.Sprintf(
+			"%s is not a Linux executable; build it with GOOS=linux GOARCH=amd64", name)}
+	}
+	defer f.Close()
+	if f.Machine != elf.EM_X86_64 || f.OSABI != elf.ELFOSABI_NONE && f.OSABI != elf.ELFOSABI_LINUX {
+		return &ConfigError{Field: "entrypoint", Reason: fmt.Sprintf(
+			"%s is built for %v, not linux/amd64; build it with GOOS=linux GOARCH=amd64",
+			name, f.Machine)}
+	}
+	return nil
 }
 
 // TrainUnmanaged runs the churn training loop in this process and reports

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -107,14 +108,32 @@ func TestIgnorePatterns(t *testing.T) {
 
 // TestCheckEntrypoint ensures a missing or non-executable ./churn is caught.
 func TestCheckEntrypoint(t *testing.T) {
-	exe := []experiment.File{{Path: "churn", Type: experiment.FileTypeRegular, Mode: 0o100755}}
-	plain := []experiment.File{{Path: "churn", Type: experiment.FileTypeRegular, Mode: 0o100644}}
+	script := []byte("#!/bin/sh\n")
+	exe := []experiment.File{{Path: "churn", Type: experiment.FileTypeRegular, Mode: 0o100755,
+		Content: script}}
+	plain := []experiment.File{{Path: "churn", Type: experiment.FileTypeRegular, Mode: 0o100644,
+		Content: script}}
 	cfg := []byte("entrypoint: ./churn trial\n")
 	if err := experiment.CheckEntrypoint(cfg, exe); err != nil {
 		t.Errorf("CheckEntrypoint(executable) = %v", err)
 	}
 	if err := experiment.CheckEntrypoint(cfg, plain); err == nil || !strings.Contains(err.Error(), "executable") {
 		t.Errorf("CheckEntrypoint(0644) = %v", err)
+	}
+	self, err := os.ReadFile("/proc/self/exe") // this test binary: linux/amd64 here
+	if err != nil {
+		t.Skip(err)
+	}
+	elfExe := []experiment.File{{Path: "churn", Type: experiment.FileTypeRegular, Mode: 0o100755,
+		Content: self}}
+	if err := experiment.CheckEntrypoint(cfg, elfExe); (err == nil) != (runtime.GOARCH == "amd64") {
+		t.Errorf("CheckEntrypoint(%s ELF) = %v", runtime.GOARCH, err)
+	}
+	macho := []experiment.File{{Path: "churn", Type: experiment.FileTypeRegular, Mode: 0o100755,
+		Content: []byte{0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1}}}
+	if err := experiment.CheckEntrypoint(cfg, macho); err == nil ||
+		!strings.Contains(err.Error(), "GOOS=linux") {
+		t.Errorf("CheckEntrypoint(Mach-O) = %v", err)
 	}
 	if err := experiment.CheckEntrypoint([]byte("entrypoint: [./churn, trial]\n"), nil); err == nil {
 		t.Error("CheckEntrypoint(missing binary) succeeded")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/churn-pdk/churn/experiment"
 	"github.com/churn-pdk/churn/experiment/detfake"
@@ -149,7 +150,8 @@ func TestUnmanagedRun(t *testing.T) {
 	text := c.config(200, "")
 	cfg := parseConfig(t, text)
 	opts := experiment.UnmanagedOptions{ConfigText: []byte(text), Config: cfg,
-		ExternalExperimentID: "churn-exp-001", ExternalTrialID: "churn-trial-a"}
+		ExternalExperimentID: "churn-exp-001", ExternalTrialID: "churn-trial-a",
+		Heartbeat: time.Millisecond}
 	res, err := experiment.TrainUnmanaged(ctx, c.client, opts, pdkSettings())
 	if err != nil || res.Steps != 200 {
 		t.Fatalf("TrainUnmanaged = %+v, %v", res, err)
@@ -166,6 +168,15 @@ func TestUnmanagedRun(t *testing.T) {
 	}
 	if last := seq[len(seq)-1]; last != "PATCH /api/v1/trials/1" || c.master.ExperimentState(1) != "STATE_COMPLETED" {
 		t.Errorf("last request %s, experiment %s", last, c.master.ExperimentState(1))
+	}
+	beats := 0
+	for _, r := range c.master.Requests() {
+		if r.Method == "PATCH" && string(r.Body) == `{"trialId":1}` {
+			beats++
+		}
+	}
+	if beats == 0 {
+		t.Error("no heartbeat (PATCH without a state) was sent")
 	}
 	opts.Config = parseConfig(t, c.config(300, ""))
 	res, err = experiment.TrainUnmanaged(ctx, c.client, opts, pdkSettings())

@@ -41,9 +41,11 @@ type UnmanagedContext struct {
 	run
 	ExperimentID int
 	searcher     *lengthSearcher
-	stopBeat     context.CancelFunc
-	beatDone     chan struct{}
-	closeOnce    sync.Once
+	// masterStorage is checkpoint_storage of the master's merged config.
+	masterStorage map[string]any
+	stopBeat      context.CancelFunc
+	beatDone      chan struct{}
+	closeOnce     sync.Once
 }
 
 var _ trial.Context = (*UnmanagedContext)(nil)
@@ -102,6 +104,9 @@ func (u *UnmanagedContext) register(ctx context.Context, opts UnmanagedOptions) 
 		Config: opts.Config, LatestCheckpoint: start.LatestCheckpoint,
 		StepsCompleted: start.StepsCompleted}
 	cs, _ := opts.Config.Raw["checkpoint_storage"].(map[string]any)
+	if cs == nil {
+		cs = u.masterStorage // the master's default, merged into its copy
+	}
 	so := opts.Storage
 	so.UseHostPath = true
 	if u.storage, err = NewStorage(cs, so); err != nil {
@@ -128,6 +133,7 @@ func (u *UnmanagedContext) createTrial(ctx context.Context, opts UnmanagedOption
 		return err
 	}
 	u.ExperimentID = exp.Experiment.ID
+	u.masterStorage, _ = exp.Config["checkpoint_storage"].(map[string]any)
 	var hpMap map[string]any
 	b, _ := json.Marshal(hp)
 	_ = json.Unmarshal(b, &hpMap)

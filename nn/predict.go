@@ -7,11 +7,13 @@ import (
 
 // Predict writes the probability of each of the len(out) rows of x into out.
 // It is the one forward pass used by validation and by serving; it is safe
-// for concurrent use while no TrainBatch runs, and allocates nothing.
+// for concurrent use while no TrainBatch runs, and allocates nothing for
+// models of up to 64 hidden units.
 //
 // Per row, in float32 and in this order: h[j] = b1[j], then h[j] += x[i]*W1[i][j]
-// for i ascending (rows with x[i] == 0 are skipped, which changes no bit for
-// finite weights); z = b2 + sum over j ascending of w2[j]*h[j]; p = Sigmoid(z).
+// for i ascending (inputs with x[i] == 0 are skipped, which changes no bit
+// for finite weights); z = b2 + sum over j ascending of w2[j]*h[j];
+// p = Sigmoid(z). Every product is rounded before its addition (no FMA).
 func (m *Model) Predict(x []float32, out []float32) error {
 	in, hid := m.cfg.Inputs, m.cfg.Hidden
 	if len(x) != len(out)*in {

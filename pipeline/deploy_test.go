@@ -110,7 +110,7 @@ spec:
     containers:
     - name: kserve-container
       image: registry.example/churn:1
-      args: [serve, --model=/mnt/models, --model_name=customer-churn, --http_port=8080]
+      args: [--model=/mnt/models, --model_name=customer-churn, --http_port=8080]
       env:
       - name: STORAGE_URI
         value: s3://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.master.customer-churn-train.pdk-customer-churn/checkpoint

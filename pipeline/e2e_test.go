@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/churn-pdk/churn/checkpoint"
 	"github.com/churn-pdk/churn/dataset"
 	"github.com/churn-pdk/churn/experiment"
 	"github.com/churn-pdk/churn/experiment/detfake"
@@ -269,6 +270,14 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("second version %+v, want number 2 named %s with a new checkpoint", *res2.Info, c2)
 	}
 
+	meta, err := checkpoint.ReadMetadata(filepath.Join(out2, pipeline.CheckpointDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantData := e2eProject + "/" + e2eRepo + "@master=" + c2 + ":/data_part2.csv"
+	if len(meta.Data) != 1 || meta.Data[0].Name != wantData {
+		t.Errorf("second checkpoint was trained on %+v, want only %s", meta.Data, wantData)
+	}
 	dep2 := e.deploy(t, c2, out2)
 	isvc, err = e.cs.ServingV1beta1().InferenceServices(e2eNS).Get(ctx, e2eModel, metav1.GetOptions{})
 	if err != nil {

@@ -53,7 +53,8 @@ type ServiceSpec struct {
 	Namespace string
 	// ModelName is the name the predictor serves (/v1/models/<name>).
 	ModelName string
-	// Image is the predictor image, whose entrypoint is the churn binary.
+	// Image is the predictor image, whose entrypoint is "churn serve"
+	// (docker/predictor.Dockerfile); the container passes only flags.
 	Image string
 	// StorageURI is where the storage-initializer fetches the model files.
 	StorageURI string
@@ -67,7 +68,8 @@ type ServiceSpec struct {
 }
 
 // InferenceService builds the object for s: one custom predictor container
-// running "churn serve" on the files KServe downloads from StorageURI.
+// running "churn serve" (the image's entrypoint) on the files KServe
+// downloads from StorageURI into /mnt/models.
 func InferenceService(s ServiceSpec) *v1beta1.InferenceService {
 	probe := func(path string) *corev1.Probe {
 		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
@@ -77,7 +79,7 @@ func InferenceService(s ServiceSpec) *v1beta1.InferenceService {
 	c := corev1.Container{
 		Name:  PredictorContainer,
 		Image: s.Image,
-		Args: []string{"serve", "--model=" + ModelMount, "--model_name=" + s.ModelName,
+		Args: []string{"--model=" + ModelMount, "--model_name=" + s.ModelName,
 			fmt.Sprintf("--http_port=%d", PredictorPort)},
 		Env: []corev1.EnvVar{
 			{Name: "STORAGE_URI", Value: s.StorageURI},

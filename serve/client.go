@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -259,4 +260,78 @@ func V2Body(md *ModelMetadata, id string, header []string, records [][]string) (
 func IsConnError(err error) bool {
 	var ce *ConnError
 	return errors.As(err, &ce)
+}
+
+// Models lists the server's models (GET /v1/models).
+func (c *Client) Models(ctx context.Context) ([]string, error) {
+	var out struct {
+		Models []string `json:"models"`
+	}
+	err := c.do(ctx, http.MethodGet, "/v1/models", nil, &out)
+	return out.Models, err
+}
+
+// LabelValues returns the label column's values of a V1 body (row objects
+// or columns tables, rows in the order the server reads them) or of a V2
+// body (the tensor named label), as text; nil when the body is not JSON or
+// some row lacks the label.
+func LabelValues(body []byte, label string) []string {
+	var t tree
+	root, err := t.parse(string(body))
+	if err != nil || root.kind != kObject {
+		return nil
+	}
+	list, ok := t.member(root, "instances")
+	if !ok {
+		list, ok = t.member(root, "inputs")
+	}
+	if !ok || list.kind != kArray {
+		return nil
+	}
+	var out []string
+	for _, in := range t.children(list) {
+		vals, ok := labelsOf(&t, in, label)
+		if !ok {
+			return nil
+		}
+		out = append(out, vals...)
+	}
+	return out
+}
+
+// labelsOf returns the label values of one V1 instance or V2 tensor.
+func labelsOf(t *tree, in node, label string) ([]string, bool) {
+	if in.kind != kObject {
+		return nil, false
+	}
+	if name, ok := t.member(in, "name"); ok && name.kind == kString {
+		if name.text != label {
+			return nil, true // another V2 tensor
+		}
+		data, _ := t.member(in, "data")
+		var out []string
+		for _, v := range flatten(t, data, nil) {
+			out = append(out, v.text)
+		}
+		return out, true
+	}
+	if data, ok := t.member(in, "data"); ok && data.kind == kObject && in.count == 1 {
+		col, ok := t.member(data, label)
+		if !ok || col.kind != kObject {
+			return nil, false
+		}
+		kids := slices.Clone(t.children(col))
+		slices.SortStableFunc(kids, func(a, b node) int {
+			ka, _ := rowKey(a.key)
+			kb, _ := rowKey(b.key)
+			return ka - kb
+		})
+		var out []string
+		for _, v := range kids {
+			out = append(out, v.text)
+		}
+		return out, true
+	}
+	v, ok := t.member(in, label)
+	return []string{v.text}, ok
 }

@@ -211,6 +211,7 @@ func (l *Local) Searcher() Searcher { return localSearcher{l} }
 
 type localSearcher struct{ l *Local }
 
+// Next hands out the one operation, then reports the end.
 func (s localSearcher) Next(context.Context) (Operation, bool, error) {
 	s.l.mu.Lock()
 	defer s.l.mu.Unlock()
@@ -221,6 +222,7 @@ func (s localSearcher) Next(context.Context) (Operation, bool, error) {
 	return Operation{Length: s.l.info.Config.Searcher.MaxLength.Batches}, true, nil
 }
 
+// Complete logs the operation's searcher metric.
 func (s localSearcher) Complete(_ context.Context, op Operation, metric float64) error {
 	s.l.log.Info("searcher operation done", "batches", op.Length,
 		s.l.info.Config.Searcher.Metric, metric)

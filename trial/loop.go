@@ -160,7 +160,7 @@ func (r *runner) store(ctx context.Context, vm Metrics) (string, error) {
 	meta := checkpoint.Metadata{
 		StepsCompleted: r.steps,
 		TrialID:        r.info.TrialID,
-		Config:         r.info.Config.Raw,
+		Config:         RedactConfig(r.info.Config.Raw),
 		Metrics:        metrics,
 		Data:           r.data,
 		Threshold:      r.thr,

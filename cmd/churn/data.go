@@ -60,7 +60,7 @@ func (a *app) dataGenerateCmd() *cobra.Command {
 				return dataset.Generate(a.stdout, o.rows, o.seed)
 			}
 			if err := generateFile(o.out, o.rows, o.seed); err != nil {
-				return err
+				return fmt.Errorf("data generate: --out %s: %w", o.out, err)
 			}
 			a.logger.Info("data generated", "file", o.out, "rows", o.rows, "seed", o.seed)
 			return nil

@@ -108,8 +108,8 @@ func (a *app) createExperiment(cmd *cobra.Command, o *createOptions, dir string)
 	for _, w := range resp.Warnings {
 		a.logger.Warn("master warning", "warning", fmt.Sprint(w))
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "created experiment %d (%s)\n", resp.Experiment.ID,
-		resp.Experiment.State)
+	fmt.Fprintf(cmd.OutOrStdout(), "created experiment %d (%s): %s/det/experiments/%d\n",
+		resp.Experiment.ID, resp.Experiment.State, c.Master(), resp.Experiment.ID)
 	if !o.follow {
 		return nil
 	}

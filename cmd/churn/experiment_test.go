@@ -67,7 +67,7 @@ data: {files: [%s], features: %s}
 	}
 	def := filepath.Join(dir, "def")
 	os.Mkdir(def, 0o755)
-	os.WriteFile(filepath.Join(def, "churn"), []byte("binary"), 0o755)
+	os.WriteFile(filepath.Join(def, "churn"), []byte("#!/bin/sh\n"), 0o755)
 	os.WriteFile(filepath.Join(def, "big.csv"), []byte("ignored"), 0o644)
 	os.WriteFile(filepath.Join(def, ".detignore"), []byte("*.csv\n"), 0o644)
 

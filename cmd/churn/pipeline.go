@@ -29,9 +29,21 @@ func (a *app) pipelineCmd() *cobra.Command {
 	return cmd
 }
 
+// pipelineMasterFlags name the Determined master of a pipeline step.
+type pipelineMasterFlags struct {
+	master, user string
+}
+
+func (f *pipelineMasterFlags) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.master, "master", "", "Determined master URL (default $DET_MASTER)")
+	cmd.Flags().StringVar(&f.user, "user", "",
+		"user to log in as when $DET_USER_TOKEN is unset (default $DET_USER); "+
+			"the password is read from $DET_PASSWORD")
+}
+
 // pipelineMaster connects to the master of the pipeline secret: DET_MASTER,
 // then DET_USER_TOKEN or DET_USER with DET_PASSWORD.
-func (a *app) pipelineMaster(cmd *cobra.Command, f *masterFlags) (*experiment.Client, error) {
+func (a *app) pipelineMaster(cmd *cobra.Command, f *pipelineMasterFlags) (*experiment.Client, error) {
 	pw := os.Getenv("DET_PASSWORD")
 	if pw == "" {
 		pw = os.Getenv("DET_PASS")
@@ -52,7 +64,7 @@ func (a *app) pipelineMaster(cmd *cobra.Command, f *masterFlags) (*experiment.Cl
 }
 
 type pipelineTrainFlags struct {
-	masterFlags
+	pipelineMasterFlags
 	opts pipeline.TrainOptions
 }
 
@@ -72,7 +84,7 @@ func (a *app) pipelineTrainCmd() *cobra.Command {
 			if err := f.opts.Validate(); err != nil {
 				return err
 			}
-			det, err := a.pipelineMaster(cmd, &f.masterFlags)
+			det, err := a.pipelineMaster(cmd, &f.pipelineMasterFlags)
 			if err != nil {
 				return err
 			}
@@ -107,12 +119,15 @@ func (a *app) pipelineTrainCmd() *cobra.Command {
 	fl.BoolVar(&o.Full, "full", false, "train on every file, not only those changed since the last version")
 	fl.StringVar(&o.OutDir, "out", "/pfs/out", "output directory")
 	fl.DurationVar(&o.PollInterval, "poll-interval", 5*time.Second, "experiment polling interval")
+	for _, name := range []string{"config", "repo", "model"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
 	return cmd
 }
 
 // deployFlags are the deploy step's flags as typed.
 type deployFlags struct {
-	masterFlags
+	pipelineMasterFlags
 	name, namespace, serviceAccount         string
 	tolerations, requests, limits           string
 	kubeconfig, image, store, storeEndpoint string
@@ -174,7 +189,7 @@ func (a *app) pipelineDeployCmd() *cobra.Command {
 	fl.BoolVar(&f.wait, "wait", false, "wait until the service is ready and print its URL")
 	fl.DurationVar(&f.waitTimeout, "wait-timeout", 10*time.Minute, "how long --wait waits")
 	fl.DurationVar(&f.pollInterval, "poll-interval", 5*time.Second, "readiness polling interval")
-	fl.StringVar(&f.image, "image", pipeline.DefaultPredictorImage, "predictor image (entrypoint: churn)")
+	fl.StringVar(&f.image, "image", pipeline.DefaultPredictorImage, "predictor image (entrypoint: churn serve)")
 	fl.StringVar(&f.store, "model-store", pipeline.StorePFS,
 		"where KServe reads the model: pfs (the training output commit), s3://bucket[/prefix] or gs://bucket[/prefix]")
 	fl.StringVar(&f.storeEndpoint, "store-endpoint", "", "S3 API endpoint of --model-store (default: the scheme's public service)")
@@ -182,6 +197,7 @@ func (a *app) pipelineDeployCmd() *cobra.Command {
 	fl.StringVar(&f.input, "input", "data", "name of the pipeline's pfs input")
 	fl.StringVar(&f.inputDir, "input-dir", "", "where the input is mounted (default /pfs/<input>)")
 	fl.StringVar(&f.branch, "input-branch", "master", "branch of the training output repo")
+	_ = cmd.MarkFlagRequired("deployment-name")
 	return cmd
 }
 
@@ -217,7 +233,7 @@ func (a *app) deploy(cmd *cobra.Command, f *deployFlags) error {
 			return err
 		}
 	}
-	if d.Det, err = a.pipelineMaster(cmd, &f.masterFlags); err != nil {
+	if d.Det, err = a.pipelineMaster(cmd, &f.pipelineMasterFlags); err != nil {
 		return err
 	}
 	res, err := d.Apply(cmd.Context(), plan)

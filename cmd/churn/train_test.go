@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/churn-pdk/churn"
 	"github.com/churn-pdk/churn/checkpoint"
 	"github.com/churn-pdk/churn/dataset"
 	"github.com/churn-pdk/churn/trial"
@@ -228,5 +229,26 @@ func TestTrainBadInput(t *testing.T) {
 	code, _, errOut := runTrainVerb(t, "train", "--resume", "x", "--warm-start", "y")
 	if code == 0 || !strings.Contains(errOut, "exclude") {
 		t.Errorf("train --resume --warm-start: exit %d, %s", code, errOut)
+	}
+}
+
+// ensures `churn train` with no data flags trains on the embedded telco
+// table with its spec and the embedded config, into a complete run.
+func TestTrainDefault(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains 1000 batches")
+	}
+	runDir := filepath.Join(t.TempDir(), "run")
+	code, out, errOut := runTrainVerb(t, "train", "--run-dir", runDir)
+	if code != 0 {
+		t.Fatalf("train exited %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, churn.DefaultDataName) || !strings.Contains(out, "5634 training rows") {
+		t.Errorf("train output does not describe the embedded table:\n%s", out)
+	}
+	sum, err := trial.ReadSummary(runDir)
+	if err != nil || sum.Batches != 1000 || sum.Metric != trial.MetricValAcc ||
+		len(sum.Data) != 1 || sum.Data[0].Name != churn.DefaultDataName {
+		t.Errorf("run.json = %+v, %v", sum, err)
 	}
 }

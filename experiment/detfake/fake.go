@@ -6,6 +6,13 @@
 // like those a real 0.38.1 master returned. It keeps experiments, trials,
 // metrics, checkpoints and the model registry in memory, and can run
 // managed trials through a Launch function, with preemption and restarts.
+//
+// A test that wants real trials gives Launch a function that runs the
+// churn trial in process with the environment it receives, for example
+// experiment.ReadTrialEnv over the map and then experiment.RunTrial with
+// StorageOptions.SharedFSRoot set to the config's shared_fs host_path (a
+// temporary directory). Checkpoint downloads (GET /checkpoints/{uuid})
+// read shared_fs and directory storage from this host; S3 is not served.
 package detfake
 
 import (

@@ -65,6 +65,12 @@ func (d *DataSource) Open(ctx context.Context) ([]dataset.Source, func(), error)
 		os.RemoveAll(dir)
 		return nil, nil, err
 	}
+	// Name each input by where it lives in Pachyderm, for errors and for
+	// the checkpoint's record of its data.
+	c := d.settings.commit(d.settings.Commit)
+	for i := range srcs {
+		srcs[i].Name = c.String() + ":/" + got.Keys[i]
+	}
 	release := func() {
 		closeFiles()
 		os.RemoveAll(dir)

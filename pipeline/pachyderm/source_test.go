@@ -236,6 +236,7 @@ func TestDataSourceOpen(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewDataSource: %v", err)
 	}
+	ds.TempDir = t.TempDir()
 	srcs, release, err := ds.Open(context.Background())
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -246,15 +247,16 @@ func TestDataSourceOpen(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, filepath.Base(s.Name)+":"+string(b))
+		got = append(got, s.Name+"="+string(b))
 	}
 	release()
-	want := []string{"a.csv:" + string(part1), "b.csv:" + string(part2)}
+	name := "default/churn@master=" + c1 + ":/"
+	want := []string{name + "a.csv=" + string(part1), name + "b.csv=" + string(part2)}
 	if !slices.Equal(got, want) {
 		t.Errorf("Open read %q, want %q", got, want)
 	}
-	if _, err := os.Stat(filepath.Dir(srcs[0].Name)); !os.IsNotExist(err) {
-		t.Errorf("release left the download directory (stat err %v)", err)
+	if left, _ := os.ReadDir(ds.TempDir); len(left) != 0 {
+		t.Errorf("release left %d download directories", len(left))
 	}
 
 	c2 := g.Commit(map[string][]byte{"notes.txt": []byte("no data")})
