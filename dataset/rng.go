@@ -2,44 +2,18 @@ package dataset
 
 import (
 	"math"
-	"math/bits"
 	"math/rand/v2"
 )
 
 // rng is a small seeded random source whose every draw is defined here, on
-// top of math/rand/v2's PCG generator, so that splits and synthetic files
-// stay the same for a seed whatever the Go release's helpers do.
+// top of math/rand/v2's PCG generator, so that synthetic files stay the same
+// for a seed whatever the Go release's helpers do. (Splits draw from
+// mt19937, to match scikit-learn's.)
 type rng struct{ src *rand.PCG }
 
 // newRNG returns a generator seeded by seed.
 func newRNG(seed int64) *rng {
 	return &rng{src: rand.NewPCG(uint64(seed), 0x6a09e667f3bcc909)}
-}
-
-// intn returns a uniform integer in [0, n) (Lemire's method, unbiased).
-func (r *rng) intn(n int) int {
-	un := uint64(n)
-	hi, lo := bits.Mul64(r.src.Uint64(), un)
-	if lo < un {
-		thresh := -un % un
-		for lo < thresh {
-			hi, lo = bits.Mul64(r.src.Uint64(), un)
-		}
-	}
-	return int(hi)
-}
-
-// perm returns a uniform permutation of [0, n) (Fisher-Yates).
-func (r *rng) perm(n int) []int {
-	p := make([]int, n)
-	for i := range p {
-		p[i] = i
-	}
-	for i := n - 1; i > 0; i-- {
-		j := r.intn(i + 1)
-		p[i], p[j] = p[j], p[i]
-	}
-	return p
 }
 
 // float64 returns a uniform number in [0, 1) with 53 random bits.

@@ -152,11 +152,13 @@ func equalNames(a, b []string) bool {
 	return true
 }
 
-// Split shuffles row indices with a local RNG seeded by seed and returns the
-// training and validation tables. The validation table gets
-// ceil(testSize*n) rows, as scikit-learn's train_test_split gives; both
-// tables must get at least one row. The same seed, size and row count give
-// the same split.
+// Split returns the training and validation tables of a shuffled split, the
+// rows scikit-learn's train_test_split(test_size=testSize,
+// random_state=seed) gives, in the order it gives them: the rows are
+// permuted as numpy's RandomState(seed).permutation(n) permutes them (see
+// mt19937), the first ceil(testSize*n) go to validation and the rest, in
+// permutation order, to training. Both tables must get at least one row.
+// The same seed, size and row count give the same split.
 func Split(t *Table, testSize float64, seed int64) (train, val *Table, err error) {
 	tr, va, err := splitIndices(t.n, testSize, seed)
 	if err != nil {
@@ -166,8 +168,8 @@ func Split(t *Table, testSize float64, seed int64) (train, val *Table, err error
 }
 
 // splitIndices returns the training and validation row indices of a
-// shuffled split of n rows. Infer uses it too, so that a fitted spec sees
-// exactly the training rows Split gives.
+// shuffled split of n rows, as Split describes. Infer uses it too, so that
+// a fitted spec sees exactly the training rows Split gives.
 func splitIndices(n int, testSize float64, seed int64) (train, val []int, err error) {
 	if !(testSize > 0 && testSize < 1) {
 		return nil, nil, fmt.Errorf("dataset: split: test size %v, want 0 < size < 1", testSize)
@@ -177,7 +179,7 @@ func splitIndices(n int, testSize float64, seed int64) (train, val []int, err er
 		return nil, nil, fmt.Errorf(
 			"dataset: split: %d rows at test size %v leave an empty side", n, testSize)
 	}
-	perm := newRNG(seed).perm(n)
+	perm := newMT19937(seed).perm(n)
 	return perm[nVal:], perm[:nVal], nil
 }
 

@@ -121,3 +121,55 @@ func runChurn(t *testing.T, wantCode int, args ...string) string {
 	}
 	return out.String()
 }
+
+// TestTrainOnMaster ensures `churn train --master` trains here and reports
+// the run to the master as an unmanaged experiment that ends COMPLETED.
+func TestTrainOnMaster(t *testing.T) {
+	dir := t.TempDir()
+	var data bytes.Buffer
+	if err := dataset.Generate(&data, 300, 9); err != nil {
+		t.Fatal(err)
+	}
+	csv, spec := filepath.Join(dir, "data.csv"), filepath.Join(dir, "features.json")
+	if err := os.WriteFile(csv, data.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := dataset.PDKSpec().WriteFile(spec); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "const.yaml")
+	doc := fmt.Sprintf(`name: churn-local
+hyperparameters: {global_batch_size: 32, random_seed: 1, test_size: 0.2, lr: 0.001, dense1: 4}
+searcher: {name: single, metric: val_acc, smaller_is_better: false, max_length: {batches: 100}}
+min_validation_period: {batches: 50}
+checkpoint_storage: {type: shared_fs, host_path: %s}
+data: {files: [%s], features: %s}
+`, filepath.Join(dir, "store"), csv, spec)
+	if err := os.WriteFile(cfg, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fake := detfake.New(t, detfake.Options{})
+	t.Setenv("DET_USER", "admin")
+	t.Setenv("DET_PASS", detfake.Password)
+	out := runChurn(t, 0, "train", "--master", fake.URL(), "--config", cfg,
+		"--external-id", "churn-local-1", "--log-level", "warn")
+	if !strings.Contains(out, "trained 100 batches") {
+		t.Fatalf("train --master output:\n%s", out)
+	}
+	if got := fake.ExperimentState(1); got != "STATE_COMPLETED" {
+		t.Errorf("experiment state = %s, want STATE_COMPLETED", got)
+	}
+	var validations int
+	for _, m := range fake.Metrics(1) {
+		if m.Group == "validation" {
+			validations++
+		}
+	}
+	if validations != 2 {
+		t.Errorf("validation reports = %d, want 2 (batches 50 and 100)", validations)
+	}
+	if strings.Contains(out, detfake.Password) {
+		t.Error("the password reached the output")
+	}
+	runChurn(t, 1, "train", "--external-id", "x")
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/churn-pdk/churn"
 	"github.com/churn-pdk/churn/trial"
 )
 
@@ -23,6 +24,8 @@ type trainOptions struct {
 	runDir        string
 	resume        string
 	warmStart     string
+	masterFlags
+	externalID string
 }
 
 // AddFlags registers the options' flags on cmd.
@@ -46,6 +49,9 @@ func (o *trainOptions) AddFlags(cmd *cobra.Command) {
 		"checkpoint directory to continue its run from (same data)")
 	f.StringVar(&o.warmStart, "warm-start", "",
 		"checkpoint directory whose model starts training on new data")
+	o.masterFlags.addFlags(cmd)
+	f.StringVar(&o.externalID, "external-id", "",
+		"with --master: experiment id to report into and resume from on a rerun")
 }
 
 // Validate checks the flags against each other.
@@ -60,6 +66,11 @@ func (o *trainOptions) Validate() error {
 			"spec; drop --features and --infer-features")
 	case o.inferFeatures && o.label == "":
 		return errors.New("train: --infer-features needs --label")
+	case o.master == "" && o.externalID != "":
+		return errors.New("train: --external-id needs --master")
+	case o.master != "" && (o.resume != "" || o.runDir != ""):
+		return errors.New("train: with --master the run is tracked by Determined; " +
+			"drop --resume and --run-dir (rerun with the same --external-id to resume)")
 	}
 	for _, d := range o.data {
 		if d == "" {
@@ -105,6 +116,9 @@ func (a *app) runTrain(cmd *cobra.Command, o *trainOptions) error {
 	in, err := o.resolve()
 	if err != nil {
 		return err
+	}
+	if o.master != "" {
+		return a.runTrainOnMaster(cmd, o, in)
 	}
 	runDir, err := o.makeRunDirName()
 	if err != nil {
@@ -163,4 +177,32 @@ func (o *trainOptions) makeRunDirName() (string, error) {
 		}
 		dir = fmt.Sprintf("%s-%d", base, i)
 	}
+}
+
+// runTrainOnMaster trains here and reports the run to a Determined master
+// as an unmanaged experiment.
+func (a *app) runTrainOnMaster(cmd *cobra.Command, o *trainOptions, in *trainInputs) error {
+	text := churn.DefaultConfig()
+	if o.config != "" {
+		b, err := os.ReadFile(o.config)
+		if err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		text = b
+	}
+	prog := a.newTrainProgress()
+	s := trial.Settings{Data: in.data, Spec: in.spec, Infer: in.infer,
+		Logger: prog.logger(a.logger), Observer: prog}
+	res, err := a.trainOnMaster(cmd, &o.masterFlags, text, in.cfg, o.externalID, s)
+	prog.finish()
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if res.Status != trial.Success {
+		return fmt.Errorf("train: run stopped (%s) at batch %d", res.Status, res.Steps)
+	}
+	fmt.Fprintf(a.stdout, "trained %d batches; best checkpoint %s (%s %.4f), "+
+		"tracked on the master\n", res.Steps, res.Best.ID, in.cfg.Searcher.Metric,
+		res.Best.Metrics[in.cfg.Searcher.Metric])
+	return nil
 }

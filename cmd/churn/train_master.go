@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-
 	"github.com/spf13/cobra"
 
 	"github.com/churn-pdk/churn/experiment"
@@ -14,13 +12,10 @@ import (
 // metrics, checkpoints (written to the config's checkpoint_storage, at
 // host_path for shared_fs) and the trial's end state. externalID makes a
 // rerun report into, and resume from, the same experiment and trial; ""
-// creates new ones. The train verb calls it when --master is given.
-func (a *app) trainOnMaster(cmd *cobra.Command, f *masterFlags, configPath string,
+// creates new ones. text is the config as written, for the master's
+// record. The train verb calls it when --master is given.
+func (a *app) trainOnMaster(cmd *cobra.Command, f *masterFlags, text []byte,
 	cfg *trial.Config, externalID string, s trial.Settings) (*trial.Result, error) {
-	text, err := os.ReadFile(configPath)
-	if err != nil {
-		return nil, err
-	}
 	c, err := a.connect(cmd, f)
 	if err != nil {
 		return nil, err
