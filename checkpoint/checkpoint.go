@@ -6,11 +6,13 @@
 //	<dir>/model.bin      parameters and optimiser state (nn's format)
 //	<dir>/features.json  the resolved feature spec (dataset's JSON)
 //	<dir>/metadata.json  Metadata, with the sha256 of the two files above
+//	                     and of its own bytes (metadata_sha256)
 //
 // [Write] fills a temporary sibling directory, syncs it to disk and renames
-// it into place, so a crash never leaves a directory that holds a
-// metadata.json next to partial files. [Read] verifies every checksum
-// before it decodes anything.
+// it into place and syncs the parent, so a crash never leaves a directory
+// that holds a metadata.json next to partial files. [Read] verifies every
+// checksum, metadata.json's own included, before it decodes anything, and
+// refuses a corrupted checkpoint with an error naming the file.
 package checkpoint
 
 import (
@@ -52,6 +54,10 @@ type Metadata struct {
 	Threshold float64 `json:"threshold"`
 	// Files maps each other file of the directory to its sha256 (hex).
 	Files map[string]string `json:"files,omitempty"`
+	// SelfSHA256 is the sha256 (hex) of metadata.json's own bytes with
+	// this value replaced by 64 zeros: an edit of metadata.json is caught
+	// like an edit of the files it lists. Write fills it; Read checks it.
+	SelfSHA256 string `json:"metadata_sha256"`
 }
 
 // DataFile names a training data file and its sha256 (hex).

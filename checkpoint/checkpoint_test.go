@@ -1,6 +1,9 @@
 package checkpoint
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -168,12 +171,72 @@ func TestBadMetadata(t *testing.T) {
 		var m map[string]any
 		json.Unmarshal(b, &m)
 		tc.edit(m)
-		b, _ = json.Marshal(m)
-		os.WriteFile(path, b, 0o644)
+		os.WriteFile(path, reseal(t, m), 0o644)
 		_, err := Read(dir)
 		if err == nil || !strings.Contains(err.Error(), tc.want) ||
 			!strings.Contains(err.Error(), path) {
 			t.Errorf("%s: Read = %v, want an error naming %s and %q", tc.name, err, path, tc.want)
+		}
+	}
+}
+
+// reseal encodes an edited metadata map with a matching metadata_sha256,
+// as someone who knows the format could: the content checks must still
+// catch what is wrong.
+func reseal(t *testing.T, m map[string]any) []byte {
+	t.Helper()
+	m["metadata_sha256"] = zeroSum
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, '\n')
+	at := selfSumAt(b)
+	sum := sha256.Sum256(b)
+	hex.Encode(b[at:at+len(zeroSum)], sum[:])
+	return b
+}
+
+// ensures an edited, truncated or unsealed metadata.json is refused with
+// an error naming it, and that nothing is loaded.
+func TestMetadataEditRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(b []byte) []byte
+		want string
+	}{
+		{"steps edited", func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"steps_completed": 3`),
+				[]byte(`"steps_completed": 4`), 1)
+		}, "metadata_sha256 records"},
+		{"threshold edited", func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"threshold": 0.5`), []byte(`"threshold": 0.9`), 1)
+		}, "metadata_sha256 records"},
+		{"sum removed", func(b []byte) []byte {
+			i := bytes.Index(b, []byte(",\n  \"metadata_sha256\""))
+			return append(b[:i:i], []byte("\n}\n")...)
+		}, "no metadata_sha256"},
+		{"truncated", func(b []byte) []byte { return b[:len(b)/2] }, "unexpected end"},
+	} {
+		dir := filepath.Join(t.TempDir(), "ck")
+		writeOne(t, dir)
+		path := filepath.Join(dir, MetadataFile)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edited := tc.edit(bytes.Clone(b))
+		if bytes.Equal(edited, b) {
+			t.Fatalf("%s: the edit changed nothing", tc.name)
+		}
+		if err := os.WriteFile(path, edited, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ck, err := Read(dir)
+		if ck != nil || !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) ||
+			!strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Read = %v, %v; want ErrCorrupt naming %s and %q", tc.name, ck, err,
+				path, tc.want)
 		}
 	}
 }

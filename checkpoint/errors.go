@@ -23,11 +23,20 @@ type ChecksumError struct {
 	// Want is the recorded sha256 (hex); Got is the file's, empty when the
 	// file is missing.
 	Want, Got string
+	// Self marks metadata.json's own checksum (metadata_sha256).
+	Self bool
 }
 
 // Error implements error.
 func (e *ChecksumError) Error() string {
-	if e.Got == "" {
+	switch {
+	case e.Self && e.Want == "":
+		return fmt.Sprintf("checkpoint: %s: no metadata_sha256: the file was edited "+
+			"or not written by this churn", e.Path)
+	case e.Self:
+		return fmt.Sprintf("checkpoint: %s: sha256 is %s but metadata_sha256 records %s: "+
+			"the file is corrupted or was edited", e.Path, e.Got, e.Want)
+	case e.Got == "":
 		return fmt.Sprintf("checkpoint: %s: file listed in %s is missing", e.Path, MetadataFile)
 	}
 	return fmt.Sprintf("checkpoint: %s: sha256 is %s but %s records %s: "+

@@ -30,7 +30,10 @@ func ReadMetadata(dir string) (*Metadata, error) {
 	}
 	var m Metadata
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("checkpoint: %s: %w", path, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, path, err)
+	}
+	if err := checkSelfSum(path, b); err != nil {
+		return nil, err
 	}
 	if err := m.check(); err != nil {
 		return nil, fmt.Errorf("checkpoint: %s: %w", path, err)
@@ -114,4 +117,36 @@ func verify(dir string, sums map[string]string) (map[string][]byte, error) {
 		files[name] = b
 	}
 	return files, nil
+}
+
+// zeroSum stands in for metadata_sha256 while the sum is computed.
+var zeroSum = strings.Repeat("0", sha256.Size*2)
+
+// selfSumKey precedes the value of metadata_sha256 in MarshalIndent's
+// output.
+const selfSumKey = `"metadata_sha256": "`
+
+// selfSumAt returns the offset of metadata_sha256's value in b, or -1.
+func selfSumAt(b []byte) int {
+	i := bytes.LastIndex(b, []byte(selfSumKey))
+	if i < 0 || i+len(selfSumKey)+len(zeroSum) > len(b) {
+		return -1
+	}
+	return i + len(selfSumKey)
+}
+
+// checkSelfSum verifies metadata.json's own checksum over its raw bytes.
+func checkSelfSum(path string, b []byte) error {
+	at := selfSumAt(b)
+	if at < 0 {
+		return &ChecksumError{Path: path, Self: true}
+	}
+	want := string(b[at : at+len(zeroSum)])
+	c := bytes.Clone(b)
+	copy(c[at:], zeroSum)
+	h := sha256.Sum256(c)
+	if got := hex.EncodeToString(h[:]); got != want {
+		return &ChecksumError{Path: path, Want: want, Got: got, Self: true}
+	}
+	return nil
 }

@@ -96,12 +96,30 @@ func fill(tmp string, meta Metadata, model *nn.Model, spec *dataset.Spec) error 
 		meta.Threshold = DefaultThreshold
 	}
 	meta.Files = map[string]string{ModelFile: modelSum, SpecFile: specSum}
-	metaJSON, err := json.MarshalIndent(meta, "", "  ")
+	metaJSON, err := sealMetadata(meta)
 	if err != nil {
-		return fmt.Errorf("checkpoint: encode %s: %w", MetadataFile, err)
+		return err
 	}
-	_, err = writeBytes(filepath.Join(tmp, MetadataFile), append(metaJSON, '\n'))
+	_, err = writeBytes(filepath.Join(tmp, MetadataFile), metaJSON)
 	return err
+}
+
+// sealMetadata encodes meta with metadata_sha256 set to the sha256 of the
+// encoding that holds zeros in its place.
+func sealMetadata(meta Metadata) ([]byte, error) {
+	meta.SelfSHA256 = zeroSum
+	b, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: encode %s: %w", MetadataFile, err)
+	}
+	b = append(b, '\n')
+	at := selfSumAt(b)
+	if at < 0 {
+		return nil, fmt.Errorf("checkpoint: encode %s: no metadata_sha256", MetadataFile)
+	}
+	sum := sha256.Sum256(b)
+	hex.Encode(b[at:at+len(zeroSum)], sum[:])
+	return b, nil
 }
 
 // commit syncs tmp, moves it to dir and syncs the parent directory.

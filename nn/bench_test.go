@@ -116,16 +116,19 @@ func BenchmarkPredict10(b *testing.B) {
 	x, _ := churnLike(3, 10)
 	out := make([]float32, 10)
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		if err := m.Predict(x, out); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(cpu.stop()/float64(b.N)*1e9, "cpu-ns/op")
 }
 
-// BenchmarkGemmFloor times only the two large products of a training step
-// (x·W1 forward, xᵀ·dH backward) with gonum's Sgemm on churn-like rows: the
-// part of BenchmarkTrainBatch that no graph machinery can remove.
+// BenchmarkGemmFloor times the two matrix products a step would need in
+// the hidden-first association order (x·W1 forward, xᵀ·dH backward), with
+// gonum's Sgemm on churn-like rows: what a step would cost again if an
+// activation were put between the layers (see wireCollapsed).
 func BenchmarkGemmFloor(b *testing.B) {
 	x, _ := churnLike(1, benchBatch)
 	w := make([]float32, benchIn*benchHid)

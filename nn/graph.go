@@ -9,7 +9,7 @@ import (
 
 // maxGraphs bounds the graph cache. A training run uses two batch sizes
 // (the full batch and an epoch's remainder); a caller that cycles through
-// more sizes rebuilds graphs (1-3 ms each for 512 x 139, measured) instead
+// more sizes rebuilds graphs (about a millisecond each, measured) instead
 // of growing memory.
 const maxGraphs = 4
 
@@ -18,7 +18,7 @@ const maxGraphs = 4
 // slab), so an Adam step is seen by every graph. The alternative, one graph
 // of the largest size with zero-weighted padding rows, would spend a full
 // batch of work on every remainder batch and tie the model to a maximum
-// batch size; a second graph costs a few hundred kilobytes of buffers.
+// batch size; a second graph costs a few kilobytes of buffers.
 type graphCache struct {
 	wire   wiring // nil means wireCollapsed
 	bySize map[int]*trainGraph
@@ -58,10 +58,11 @@ func (c *graphCache) close() {
 
 // trainGraph is the forward and backward program for one batch size.
 type trainGraph struct {
-	n        int
+	n, in    int
 	g        *G.ExprGraph
 	vm       G.VM
-	x, y     []float32 // backing of the input nodes' values; TrainBatch copies into them
+	xNode    *G.Node   // bound to a view of the caller's batch for each run
+	y        []float32 // backing of the label node's value; run copies into it
 	probs    *G.Node
 	lossNode *G.Node
 	loss     *bceOp
@@ -75,8 +76,9 @@ type trainGraph struct {
 func buildGraph(m *Model, n int, wire wiring) (*trainGraph, error) {
 	in, hid := m.cfg.Inputs, m.cfg.Hidden
 	g := G.NewGraph()
-	tg := &trainGraph{n: n, g: g, x: make([]float32, n*in), y: make([]float32, n)}
-	x := matrix(g, "x", tg.x, n, in)
+	tg := &trainGraph{n: n, in: in, g: g, y: make([]float32, n)}
+	x := matrix(g, "x", make([]float32, n*in), n, in)
+	tg.xNode = x
 	y := vector(g, "y", tg.y)
 	w1 := matrix(g, "w1", m.w1, in, hid)
 	b1 := vector(g, "b1", m.b1)
@@ -180,13 +182,24 @@ func matrix(g *G.ExprGraph, name string, data []float32, rows, cols int) *G.Node
 	return G.NewMatrix(g, tensor.Float32, G.WithShape(rows, cols), G.WithName(name), G.WithValue(t))
 }
 
-// run executes the program once on the batch already copied into tg.x, tg.y.
+// run executes the program once on batch x (n x in, row-major) and labels
+// y (n). x is not copied: the input node is bound to a view of it, which
+// the program only reads (no op of the graph overwrites its input), so a
+// step saves a 4*n*in-byte copy. The view stays bound until the next run
+// or Close; nothing reads it in between.
 //
 // TODO(churn): Gorgonia's tape machine clears its registers on Reset, so
-// every run re-allocates the matrix products' outputs and the broadcast
-// copies (about 230 KB and 340 allocations per 512-row step, measured);
-// avoiding that needs a VM that keeps its registers, which v0.9.18 lacks.
-func (tg *trainGraph) run() error {
+// every run re-allocates the outputs of its built-in ops (vectors of n, in
+// and hidden values and the in x hidden outer product, about 30 KB in 310
+// allocations per 512-row step, measured), and RunAll hands the program
+// to a fresh goroutine on another OS thread (LockOSThread), which costs two
+// thread switches per step; v0.9.18 has no VM that avoids either.
+func (tg *trainGraph) run(x, y []float32) error {
+	xt := tensor.New(tensor.WithShape(tg.n, tg.in), tensor.WithBacking(x))
+	if err := G.Let(tg.xNode, xt); err != nil {
+		return fmt.Errorf("nn: bind batch of %d rows: %w", tg.n, err)
+	}
+	copy(tg.y, y)
 	tg.vm.Reset()
 	if err := tg.vm.RunAll(); err != nil {
 		return fmt.Errorf("nn: run graph for %d rows: %w", tg.n, err)

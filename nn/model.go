@@ -85,6 +85,7 @@ type Model struct {
 
 	adam adam
 
+	lin    linCache   // the collapsed form Predict uses, recomputed after updates
 	graphs graphCache // training graphs by batch size, built lazily
 }
 
@@ -108,6 +109,7 @@ func newModel(cfg Config) *Model {
 	m.w2 = m.params[in*hid+hid : in*hid+2*hid]
 	m.b2 = m.params[in*hid+2*hid:]
 	m.adam = newAdam(cfg, len(m.params))
+	m.lin.form.W = make([]float32, in)
 	return m
 }
 

@@ -103,9 +103,7 @@ func TestGradientMatchesFloat64(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	copy(tg.x, x)
-	copy(tg.y, y)
-	if err := tg.run(); err != nil {
+	if err := tg.run(x, y); err != nil {
 		t.Fatal(err)
 	}
 	want := refGrad(m, x, y)
@@ -299,7 +297,7 @@ func TestLinear(t *testing.T) {
 	x, _ := toyData(7, 3, in)
 	lf := m.Linear()
 	out := make([]float32, in)
-	h := make([]float32, hid)
+	p := make([]float32, 1)
 	for r := 0; r < 3; r++ {
 		row := x[r*in : (r+1)*in]
 		c, err := lf.Contributions(row, out)
@@ -310,7 +308,10 @@ func TestLinear(t *testing.T) {
 		for _, v := range out {
 			sum += float64(v)
 		}
-		if z := float64(m.logit(row, h)); math.Abs(sum-z) > tol {
+		if err := m.Predict(row, p); err != nil {
+			t.Fatal(err)
+		}
+		if z := float64(lf.logit(row)); math.Abs(sum-z) > tol || Sigmoid(float32(z)) != p[0] {
 			t.Errorf("row %d: intercept + contributions = %v, logit = %v", r, sum, z)
 		}
 	}

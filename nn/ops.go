@@ -21,10 +21,23 @@ const bceEpsilon = float32(1e-12)
 
 // bceTerm is one row's loss, -(y*max(log p, -100) + (1-y)*max(log(1-p), -100)),
 // written as torch writes it: (y-1)*max(log(1-p), -100) - y*max(log p, -100).
+// For a label of exactly 0 or 1 the term whose weight is zero is skipped:
+// the clamped log is finite or NaN, so the skipped product is a signed zero
+// (or NaN, and then the other log is NaN too), and the result differs at
+// most in the sign of a zero, which no sum of terms can see.
 func bceTerm(p, y float32) float32 {
-	lp := float32(math.Max(math.Log(float64(p)), -100))
-	lq := float32(math.Max(math.Log(float64(1-p)), -100))
-	return float32((y-1)*lq) - float32(y*lp)
+	switch y {
+	case 1:
+		return -clampLog(p)
+	case 0:
+		return -clampLog(1 - p)
+	}
+	return float32((y-1)*clampLog(1-p)) - float32(y*clampLog(p))
+}
+
+// clampLog is max(log q, -100) in float64, rounded to float32.
+func clampLog(q float32) float32 {
+	return float32(math.Max(math.Log(float64(q)), -100))
 }
 
 // meanBCE is the mean of bceTerm over the rows, summed in float64.

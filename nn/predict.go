@@ -7,84 +7,45 @@ import (
 
 // Predict writes the probability of each of the len(out) rows of x into out.
 // It is the one forward pass used by validation and by serving; it is safe
-// for concurrent use while no TrainBatch runs, and allocates nothing for
-// models of up to 64 hidden units.
+// for concurrent use while no TrainBatch runs, and allocates nothing.
 //
-// Per row, in float32 and in this order: h[j] = b1[j], then h[j] += x[i]*W1[i][j]
-// for i ascending (inputs with x[i] == 0 are skipped, which changes no bit
-// for finite weights); z = b2 + sum over j ascending of w2[j]*h[j];
-// p = Sigmoid(z). Every product is rounded before its addition (no FMA).
+// It uses the collapsed form of the model (see Linear): W = W1ᵀ·W2 and
+// C = W2·B1 + B2, computed once per parameter update in float64 and rounded
+// to float32, so a row costs one dot product of length inputs. Per row, in
+// float32, with every product rounded before its addition (no FMA):
+// partial sums s[k] = sum of x[i]*W[i] over i ≡ k (mod 4) for i < 4*(inputs/4),
+// ascending; the last inputs%4 products are added to s[0] in ascending i;
+// z = C + ((s[0]+s[1]) + (s[2]+s[3])); p = Sigmoid(z). A row's result
+// depends only on that row and the parameters: it is bit-identical whatever
+// other rows are in the call.
 func (m *Model) Predict(x []float32, out []float32) error {
-	in, hid := m.cfg.Inputs, m.cfg.Hidden
+	in := m.cfg.Inputs
 	if len(x) != len(out)*in {
 		return fmt.Errorf("%w: x has %d values, want %d rows x %d inputs",
 			ErrShape, len(x), len(out), in)
 	}
-	var stack [64]float32
-	h := stack[:0]
-	if hid <= len(stack) {
-		h = stack[:hid]
-	} else {
-		h = make([]float32, hid)
-	}
+	lf := m.lin.get(m)
 	for r := range out {
-		out[r] = Sigmoid(m.logit(x[r*in:(r+1)*in], h))
+		out[r] = Sigmoid(lf.logit(x[r*in : (r+1)*in]))
 	}
 	return nil
 }
 
-// logit returns one row's pre-sigmoid value, using h as scratch. The
-// non-zero inputs are taken four at a time so that h is loaded and stored
-// once per four inputs; the additions into each h[j] stay in ascending i.
-func (m *Model) logit(x, h []float32) float32 {
-	hid := len(h)
-	copy(h, m.b1)
-	var idx [4]int
-	k := 0
-	for i, xi := range x {
-		if xi == 0 {
-			continue
-		}
-		if idx[k] = i; k < 3 {
-			k++
-			continue
-		}
-		k = 0
-		axpy4(h, m.w1, x, idx, hid)
+// logit returns C + x·W in Predict's documented order.
+func (lf LinearForm) logit(x []float32) float32 {
+	w := lf.W[:len(x)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += float32(x[i] * w[i])
+		s1 += float32(x[i+1] * w[i+1])
+		s2 += float32(x[i+2] * w[i+2])
+		s3 += float32(x[i+3] * w[i+3])
 	}
-	for _, i := range idx[:k] {
-		axpy(h, m.w1[i*hid:(i+1)*hid], x[i])
+	for ; i < len(x); i++ {
+		s0 += float32(x[i] * w[i])
 	}
-	z := m.b2[0]
-	w2 := m.w2[:hid]
-	for j, hj := range h {
-		z += float32(w2[j] * hj)
-	}
-	return z
-}
-
-// axpy4 adds x[i]*W1[i][:] to h for the four inputs in idx, in that order.
-func axpy4(h, w1, x []float32, idx [4]int, hid int) {
-	a0, a1, a2, a3 := x[idx[0]], x[idx[1]], x[idx[2]], x[idx[3]]
-	w0 := w1[idx[0]*hid : idx[0]*hid+len(h)]
-	wa := w1[idx[1]*hid : idx[1]*hid+len(h)]
-	wb := w1[idx[2]*hid : idx[2]*hid+len(h)]
-	wc := w1[idx[3]*hid : idx[3]*hid+len(h)]
-	for j := range h {
-		s := h[j] + float32(a0*w0[j])
-		s += float32(a1 * wa[j])
-		s += float32(a2 * wb[j])
-		h[j] = s + float32(a3*wc[j])
-	}
-}
-
-// axpy sets h[j] += a*w[j]; each product is rounded before the add, so the
-// result does not depend on whether the compiler emits FMA.
-func axpy(h, w []float32, a float32) {
-	w = w[:len(h)]
-	for j := range h {
-		h[j] += float32(a * w[j])
-	}
+	return lf.C + ((s0 + s1) + (s2 + s3))
 }
 
 // Sigmoid is the model's float32 logistic function, used by the training

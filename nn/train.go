@@ -46,9 +46,7 @@ func (m *Model) TrainBatchProbs(x, y, probs []float32) (loss float64, err error)
 	if err != nil {
 		return 0, err
 	}
-	copy(tg.x, x)
-	copy(tg.y, y)
-	if err := tg.run(); err != nil {
+	if err := tg.run(x, y); err != nil {
 		return 0, err
 	}
 	loss = tg.loss.mean
@@ -62,23 +60,51 @@ func (m *Model) TrainBatchProbs(x, y, probs []float32) (loss float64, err error)
 	for k := range tg.grads {
 		m.adam.update(m.params, tg.offset[k], tg.grad(k), s)
 	}
+	m.lin.invalidate()
 	return loss, nil
 }
 
 // paramNames names the slab's parts for errors.
 var paramNames = [4]string{"W1 gradient", "B1 gradient", "W2 gradient", "B2 gradient"}
 
-// checkFinite returns a *NumericError if the loss or a gradient is NaN or Inf.
+// checkFinite returns a *NumericError if the loss or a gradient is NaN or
+// Inf. A float32 sum of a gradient is finite only if every entry is (a NaN
+// or an infinity stays in the sum, and an overflow only sends a finite
+// gradient to the exact scan), so the exact per-entry scan runs only for a
+// gradient whose sum is not finite.
 func (m *Model) checkFinite(tg *trainGraph, loss float64) error {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return &NumericError{Step: m.adam.step + 1, Loss: loss, What: "loss"}
 	}
 	for k := range tg.grads {
-		for _, g := range tg.grad(k) {
-			if math.IsNaN(float64(g)) || math.IsInf(float64(g), 0) {
+		g := tg.grad(k)
+		if finite(sum32(g)) {
+			continue
+		}
+		for _, v := range g {
+			if !finite(v) {
 				return &NumericError{Step: m.adam.step + 1, Loss: loss, What: paramNames[k]}
 			}
 		}
 	}
 	return nil
 }
+
+// sum32 adds v in float32 with four partial sums.
+func sum32(v []float32) float32 {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		s0 += v[i]
+		s1 += v[i+1]
+		s2 += v[i+2]
+		s3 += v[i+3]
+	}
+	for ; i < len(v); i++ {
+		s0 += v[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// finite reports whether f is neither NaN nor an infinity.
+func finite(f float32) bool { return f-f == 0 }

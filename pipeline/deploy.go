@@ -252,7 +252,8 @@ func (d *Deployer) placeModel(ctx context.Context, opts DeployOptions, env Worke
 // step's input, already finished) holds the registered checkpoint and
 // returns its S3 gateway URI. The running job's own output commit is not
 // used: it holds nothing until the job ends.
-func pfsStorageURI(opts DeployOptions, env WorkerEnv, info *ModelInfo, fetched string) (string, error) {
+func pfsStorageURI(opts DeployOptions, env WorkerEnv, info *ModelInfo,
+	fetched string) (string, error) {
 	in := filepath.Join(opts.InputDir, CheckpointDir)
 	diff, err := sameFiles(fetched, in)
 	if err != nil {

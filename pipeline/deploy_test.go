@@ -37,6 +37,9 @@ const (
 	churnModel     = "customer-churn"
 )
 
+// isvcResource is the InferenceService resource in the fake's tracker.
+var isvcResource = v1beta1.SchemeGroupVersion.WithResource("inferenceservices")
+
 // deployFixture is a deploy worker's world: its input (model-info.yaml
 // and the checkpoint, as the train step wrote them), the registry and
 // the cluster.
@@ -224,17 +227,19 @@ func TestDeployRetriesConflict(t *testing.T) {
 		t.Fatal(err)
 	}
 	var updates, gets atomic.Int32
-	f.cs.PrependReactor("get", "inferenceservices", func(k8stesting.Action) (bool, runtime.Object, error) {
-		gets.Add(1)
-		return false, nil, nil
-	})
-	f.cs.PrependReactor("update", "inferenceservices", func(k8stesting.Action) (bool, runtime.Object, error) {
-		if updates.Add(1) == 1 {
-			return true, nil, apierrors.NewConflict(v1beta1.Resource("inferenceservices"),
-				churnModel, errors.New("the object has been modified"))
-		}
-		return false, nil, nil
-	})
+	f.cs.PrependReactor("get", "inferenceservices",
+		func(k8stesting.Action) (bool, runtime.Object, error) {
+			gets.Add(1)
+			return false, nil, nil
+		})
+	f.cs.PrependReactor("update", "inferenceservices",
+		func(k8stesting.Action) (bool, runtime.Object, error) {
+			if updates.Add(1) == 1 {
+				return true, nil, apierrors.NewConflict(v1beta1.Resource("inferenceservices"),
+					churnModel, errors.New("the object has been modified"))
+			}
+			return false, nil, nil
+		})
 	if _, err := f.d.Deploy(context.Background(), f.options(t)); err != nil {
 		t.Fatalf("Deploy: %v", err)
 	}
@@ -253,31 +258,33 @@ func TestDeployWaitsForGeneration(t *testing.T) {
 	f := newDeployFixture(t)
 	// What the API server would have stored: generation 2 after our update.
 	var polls atomic.Int32
-	f.cs.PrependReactor("update", "inferenceservices", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		obj := a.(k8stesting.UpdateAction).GetObject().(*v1beta1.InferenceService).DeepCopy()
-		obj.Generation = 2
-		return true, obj, f.cs.Tracker().Update(v1beta1.SchemeGroupVersion.WithResource("inferenceservices"), obj, "models")
-	})
+	f.cs.PrependReactor("update", "inferenceservices",
+		func(a k8stesting.Action) (bool, runtime.Object, error) {
+			obj := a.(k8stesting.UpdateAction).GetObject().(*v1beta1.InferenceService).DeepCopy()
+			obj.Generation = 2
+			return true, obj, f.cs.Tracker().Update(isvcResource, obj, "models")
+		})
 	old := parseISVC(t, wantCreated)
 	old.Generation = 1
 	if err := f.cs.Tracker().Add(old); err != nil {
 		t.Fatal(err)
 	}
-	f.cs.PrependReactor("get", "inferenceservices", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		obj, err := f.cs.Tracker().Get(v1beta1.SchemeGroupVersion.WithResource("inferenceservices"), "models", churnModel)
-		if err != nil {
-			return true, nil, err
-		}
-		isvc := obj.(*v1beta1.InferenceService).DeepCopy()
-		switch n := polls.Add(1); {
-		case n <= 1: // the apply's read
-		case n <= 3: // the previous revision is still the ready one
-			isvc.Status = readyStatus(1, "http://old.example")
-		default:
-			isvc.Status = readyStatus(2, "http://customer-churn.models.example.com")
-		}
-		return true, isvc, nil
-	})
+	f.cs.PrependReactor("get", "inferenceservices",
+		func(a k8stesting.Action) (bool, runtime.Object, error) {
+			obj, err := f.cs.Tracker().Get(isvcResource, "models", churnModel)
+			if err != nil {
+				return true, nil, err
+			}
+			isvc := obj.(*v1beta1.InferenceService).DeepCopy()
+			switch n := polls.Add(1); {
+			case n <= 1: // the apply's read
+			case n <= 3: // the previous revision is still the ready one
+				isvc.Status = readyStatus(1, "http://old.example")
+			default:
+				isvc.Status = readyStatus(2, "http://customer-churn.models.example.com")
+			}
+			return true, isvc, nil
+		})
 	opts := f.options(t)
 	opts.Wait = true
 	res, err := f.d.Deploy(context.Background(), opts)

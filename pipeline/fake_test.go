@@ -38,7 +38,8 @@ type fakeDet struct {
 }
 
 func newFakeDet(t *testing.T) *fakeDet {
-	return &fakeDet{t: t, checkpoints: map[string]string{}, models: map[string]experiment.CreateModelRequest{},
+	return &fakeDet{t: t, checkpoints: map[string]string{},
+		models:   map[string]experiment.CreateModelRequest{},
 		versions: map[string][]experiment.ModelVersion{}}
 }
 
@@ -48,7 +49,8 @@ func (f *fakeDet) record(format string, args ...any) {
 	f.mu.Unlock()
 }
 
-func (f *fakeDet) EnsureModel(_ context.Context, req experiment.CreateModelRequest) (*experiment.Model, error) {
+func (f *fakeDet) EnsureModel(_ context.Context, req experiment.CreateModelRequest) (
+	*experiment.Model, error) {
 	f.record("EnsureModel %s", req.Name)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -58,7 +60,8 @@ func (f *fakeDet) EnsureModel(_ context.Context, req experiment.CreateModelReque
 	return &experiment.Model{Name: req.Name, Labels: req.Labels, Metadata: req.Metadata}, nil
 }
 
-func (f *fakeDet) ModelVersion(_ context.Context, model string, n int) (*experiment.ModelVersion, error) {
+func (f *fakeDet) ModelVersion(_ context.Context, model string, n int) (
+	*experiment.ModelVersion, error) {
 	f.record("ModelVersion %s %d", model, n)
 	f.mu.Lock()
 	defer f.mu.Unlock()

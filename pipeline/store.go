@@ -117,7 +117,8 @@ func NewS3Store(cfg S3StoreConfig) (*minio.Client, error) {
 
 // uploadDir uploads every file under dir to loc's bucket under
 // <prefix>/<sub>/ and returns the storage URI of that directory.
-func uploadDir(ctx context.Context, s ObjectStore, loc StoreLocation, sub, dir string) (string, error) {
+func uploadDir(ctx context.Context, s ObjectStore, loc StoreLocation,
+	sub, dir string) (string, error) {
 	base := path.Join(loc.Prefix, sub)
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -127,12 +128,13 @@ func uploadDir(ctx context.Context, s ObjectStore, loc StoreLocation, sub, dir s
 		if err != nil {
 			return err
 		}
-		key := path.Join(base, filepath.ToSlash(rel))
+		rel = filepath.ToSlash(rel)
+		key := path.Join(base, rel)
 		_, err = s.FPutObject(ctx, loc.Bucket, key, p, minio.PutObjectOptions{
 			ContentType: "application/octet-stream",
 		})
 		if err != nil {
-			return fmt.Errorf("upload %s to %s: %w", rel, loc.URI(path.Join(sub, filepath.ToSlash(rel))), err)
+			return fmt.Errorf("upload %s to %s: %w", rel, loc.URI(path.Join(sub, rel)), err)
 		}
 		return nil
 	})

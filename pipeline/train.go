@@ -170,7 +170,8 @@ func (t *Trainer) loadConfig(path string) (map[string]any, error) {
 }
 
 // latestVersion returns the model's latest version, nil when it has none.
-func (t *Trainer) latestVersion(ctx context.Context, model string) (*experiment.ModelVersion, error) {
+func (t *Trainer) latestVersion(ctx context.Context, model string) (
+	*experiment.ModelVersion, error) {
 	v, err := t.Det.ModelVersion(ctx, model, 0)
 	if errors.Is(err, experiment.ErrNotFound) {
 		return nil, nil

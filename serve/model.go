@@ -121,15 +121,6 @@ func linear(p nn.Params) ([]float64, float64) {
 	return w, c
 }
 
-// predict runs the forward pass over a preprocessed matrix.
-func (m *Model) predict(x *dataset.Matrix) ([]float32, error) {
-	out := make([]float32, x.Rows)
-	if err := m.net.Predict(x.X, out); err != nil {
-		return nil, fmt.Errorf("serve: predict: %w", err)
-	}
-	return out, nil
-}
-
 // Contribution is one column's share of a row's logit.
 type Contribution struct {
 	Column       string  `json:"column"`

@@ -408,8 +408,9 @@ func preprocessed(m *Model, ts tensor) (*dataset.Matrix, error) {
 	return x, nil
 }
 
-// describeNode is tree.describe for callers without the tree.
-func describeNode(n node) string { return (&tree{}).describe(n) }
+// describeNode is tree.describe for callers without the tree (it does
+// not need one for scalars).
+func describeNode(n node) string { return (*tree)(nil).describe(n) }
 
 // appendV2Response encodes the infer answer.
 func appendV2Response(b []byte, name string, req v2Request, probs []float32, thr float32) []byte {

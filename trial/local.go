@@ -77,10 +77,13 @@ type Local struct {
 	done    bool // the searcher's one operation was handed out
 }
 
-// NewLocal prepares run directory dir (created; it must be empty or
-// absent) for cfg. With opts.Resume, the records of the checkpoint's run
-// up to its steps are copied in, when its run directory is at hand, so that
-// curves and plots cover the whole trial.
+// NewLocal prepares run directory dir for cfg. dir must be absent, empty,
+// or hold only the remains of a run that died before its first checkpoint.
+// With opts.Resume and a checkpoint of dir itself, the run continues in
+// dir: half-written checkpoints are removed and metrics.jsonl keeps the
+// records up to the checkpoint's steps, to which the run appends. With
+// opts.Resume and another run's checkpoint, that run's records up to its
+// steps are copied in, so that curves and plots cover the whole trial.
 func NewLocal(dir string, cfg *Config, opts *LocalOptions) (*Local, error) {
 	var o LocalOptions
 	if opts != nil {
@@ -104,7 +107,13 @@ func NewLocal(dir string, cfg *Config, opts *LocalOptions) (*Local, error) {
 	if err := l.startFrom(o); err != nil {
 		return nil, err
 	}
-	if err := makeRunDir(dir); err != nil {
+	if continuesInPlace(dir, o) {
+		if err := l.reopenRunDir(l.info.StepsCompleted); err != nil {
+			return nil, err
+		}
+		return l, l.openMetricsFile()
+	}
+	if err := makeRunDir(dir, l.log); err != nil {
 		return nil, err
 	}
 	return l, l.openMetrics(o)
@@ -130,11 +139,19 @@ func (l *Local) startFrom(o LocalOptions) error {
 	return nil
 }
 
-// makeRunDir creates dir, refusing one that holds anything.
-func makeRunDir(dir string) error {
+// makeRunDir creates dir, refusing one that holds anything but the
+// remains of a run that died before its first checkpoint (which are
+// cleared).
+func makeRunDir(dir string, log *slog.Logger) error {
 	entries, err := os.ReadDir(dir)
 	if err == nil && len(entries) > 0 {
-		return fmt.Errorf("trial: run directory %s is not empty", dir)
+		if !reusableRunDir(dir, entries) {
+			return fmt.Errorf("trial: run directory %s is not empty", dir)
+		}
+		log.Info("starting afresh in a run directory that has no checkpoint", "dir", dir)
+		if err := clearRunDir(dir, entries); err != nil {
+			return err
+		}
 	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("trial: %w", err)
@@ -145,14 +162,32 @@ func makeRunDir(dir string) error {
 	return nil
 }
 
-// openMetrics creates metrics.jsonl, seeded with the resumed run's records.
-func (l *Local) openMetrics(o LocalOptions) error {
+// clearRunDir removes what reusableRunDir accepted.
+func clearRunDir(dir string, entries []os.DirEntry) error {
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("trial: %w", err)
+		}
+	}
+	return nil
+}
+
+// openMetricsFile opens metrics.jsonl for appending.
+func (l *Local) openMetricsFile() error {
 	f, err := os.OpenFile(filepath.Join(l.dir, MetricsFile),
 		os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("trial: %w", err)
 	}
 	l.metrics = f
+	return nil
+}
+
+// openMetrics creates metrics.jsonl, seeded with the resumed run's records.
+func (l *Local) openMetrics(o LocalOptions) error {
+	if err := l.openMetricsFile(); err != nil {
+		return err
+	}
 	if !o.Resume {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -43,7 +44,8 @@ func (f *pipelineMasterFlags) addFlags(cmd *cobra.Command) {
 
 // pipelineMaster connects to the master of the pipeline secret: DET_MASTER,
 // then DET_USER_TOKEN or DET_USER with DET_PASSWORD.
-func (a *app) pipelineMaster(cmd *cobra.Command, f *pipelineMasterFlags) (*experiment.Client, error) {
+func (a *app) pipelineMaster(cmd *cobra.Command, f *pipelineMasterFlags) (
+	*experiment.Client, error) {
 	pw := os.Getenv("DET_PASSWORD")
 	if pw == "" {
 		pw = os.Getenv("DET_PASS")
@@ -55,7 +57,7 @@ func (a *app) pipelineMaster(cmd *cobra.Command, f *pipelineMasterFlags) (*exper
 		o.Master = os.Getenv("DET_MASTER")
 	}
 	if o.Master == "" {
-		return nil, fmt.Errorf("pipeline: no Determined master: set --master or DET_MASTER")
+		return nil, errors.New("pipeline: no Determined master: set --master or DET_MASTER")
 	}
 	if o.User == "" {
 		o.User = os.Getenv("DET_USER")
@@ -106,17 +108,21 @@ func (a *app) pipelineTrainCmd() *cobra.Command {
 	f.addFlags(cmd)
 	fl := cmd.Flags()
 	o := &f.opts
-	fl.StringVar(&o.Config, "config", "", "experiment config; its directory is the model definition (required)")
+	fl.StringVar(&o.Config, "config", "",
+		"experiment config; its directory is the model definition (required)")
 	fl.StringVar(&o.Repo, "repo", "", "Pachyderm data repository (required)")
-	fl.StringVar(&o.Project, "project", "", "Pachyderm project of the data repository (default $PPS_PROJECT_NAME)")
+	fl.StringVar(&o.Project, "project", "",
+		"Pachyderm project of the data repository (default $PPS_PROJECT_NAME)")
 	fl.StringVar(&o.Branch, "branch", "master", "data branch")
-	fl.StringVar(&o.Model, "model", "", "Determined registry model to create or update (required)")
+	fl.StringVar(&o.Model, "model", "",
+		"Determined registry model to create or update (required)")
 	fl.StringVar(&o.Input, "input", "data", "name of the pipeline's pfs input")
 	fl.StringVar(&o.S3Endpoint, "s3-endpoint", "",
 		"S3 gateway address trials read data from (default from pachd's service links)")
 	fl.StringVar(&o.TokenEnv, "token-env", pipeline.EnvToken,
 		"variable holding the Pachyderm token in the worker and trial containers")
-	fl.BoolVar(&o.Full, "full", false, "train on every file, not only those changed since the last version")
+	fl.BoolVar(&o.Full, "full", false,
+		"train on every file, not only those changed since the last version")
 	fl.StringVar(&o.OutDir, "out", "/pfs/out", "output directory")
 	fl.DurationVar(&o.PollInterval, "poll-interval", 5*time.Second, "experiment polling interval")
 	for _, name := range []string{"config", "repo", "model"} {
@@ -178,8 +184,10 @@ func (a *app) pipelineDeployCmd() *cobra.Command {
 	}
 	f.addFlags(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&f.name, "deployment-name", "", "InferenceService and served model name (required)")
-	fl.StringVar(&f.namespace, "namespace", "", "namespace of the InferenceService (default $KSERVE_NAMESPACE, else default)")
+	fl.StringVar(&f.name, "deployment-name", "",
+		"InferenceService and served model name (required)")
+	fl.StringVar(&f.namespace, "namespace", "",
+		"namespace of the InferenceService (default $KSERVE_NAMESPACE, else default)")
 	fl.StringVar(&f.serviceAccount, "service-account-name", "",
 		"predictor service account whose secret holds the storage credentials")
 	fl.StringVar(&f.tolerations, "tolerations", "", "key=value,... tolerated NoSchedule taints")
@@ -189,10 +197,12 @@ func (a *app) pipelineDeployCmd() *cobra.Command {
 	fl.BoolVar(&f.wait, "wait", false, "wait until the service is ready and print its URL")
 	fl.DurationVar(&f.waitTimeout, "wait-timeout", 10*time.Minute, "how long --wait waits")
 	fl.DurationVar(&f.pollInterval, "poll-interval", 5*time.Second, "readiness polling interval")
-	fl.StringVar(&f.image, "image", pipeline.DefaultPredictorImage, "predictor image (entrypoint: churn serve)")
-	fl.StringVar(&f.store, "model-store", pipeline.StorePFS,
-		"where KServe reads the model: pfs (the training output commit), s3://bucket[/prefix] or gs://bucket[/prefix]")
-	fl.StringVar(&f.storeEndpoint, "store-endpoint", "", "S3 API endpoint of --model-store (default: the scheme's public service)")
+	fl.StringVar(&f.image, "image", pipeline.DefaultPredictorImage,
+		"predictor image (entrypoint: churn serve)")
+	fl.StringVar(&f.store, "model-store", pipeline.StorePFS, "where KServe reads the model: "+
+		"pfs (the training output commit), s3://bucket[/prefix] or gs://bucket[/prefix]")
+	fl.StringVar(&f.storeEndpoint, "store-endpoint", "",
+		"S3 API endpoint of --model-store (default: the scheme's public service)")
 	fl.StringVar(&f.storeRegion, "store-region", "", "region of the --model-store bucket")
 	fl.StringVar(&f.input, "input", "data", "name of the pipeline's pfs input")
 	fl.StringVar(&f.inputDir, "input-dir", "", "where the input is mounted (default /pfs/<input>)")

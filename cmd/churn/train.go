@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/churn-pdk/churn"
+	"github.com/churn-pdk/churn/checkpoint"
 	"github.com/churn-pdk/churn/trial"
 )
 
@@ -46,7 +48,9 @@ func (o *trainOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.runDir, "run-dir", "",
 		"run directory to create (default: runs/<timestamp>)")
 	f.StringVar(&o.resume, "resume", "",
-		"checkpoint directory to continue its run from (same data)")
+		"run directory (its latest complete checkpoint) or checkpoint directory to "+
+			"continue from (same data); the run continues in the checkpoint's run directory "+
+			"unless --run-dir names another")
 	f.StringVar(&o.warmStart, "warm-start", "",
 		"checkpoint directory whose model starts training on new data")
 	o.masterFlags.addFlags(cmd)
@@ -88,6 +92,42 @@ func (o *trainOptions) checkpoint() (dir string, resume bool) {
 	return o.warmStart, false
 }
 
+// isCheckpointDir reports whether dir holds a metadata.json.
+func isCheckpointDir(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, checkpoint.MetadataFile))
+	return err == nil
+}
+
+// pickCheckpoint turns --resume RUN_DIR into the run's latest complete,
+// verifiable checkpoint, and verifies a checkpoint given directly, so that
+// a damaged one is refused before anything is written.
+func (o *trainOptions) pickCheckpoint(log *slog.Logger) error {
+	if o.resume != "" && !isCheckpointDir(o.resume) {
+		ck, err := trial.LatestCheckpoint(o.resume, log)
+		if err != nil {
+			code := exitNoCheckpoint
+			if errors.Is(err, trial.ErrRunComplete) {
+				code = exitRunComplete
+			}
+			return &exitError{code: code, err: fmt.Errorf("train: --resume: %w", err)}
+		}
+		log.Info("resuming from the latest complete checkpoint", "run", o.resume,
+			"checkpoint", ck)
+		o.resume = ck
+		return nil
+	}
+	dir, _ := o.checkpoint()
+	if dir == "" {
+		return nil
+	}
+	ck, err := checkpoint.Read(dir)
+	if err != nil {
+		return &exitError{code: exitBadCheckpoint, err: fmt.Errorf("train: %w", err)}
+	}
+	ck.Model.Close()
+	return nil
+}
+
 func (a *app) trainCmd() *cobra.Command {
 	o := &trainOptions{}
 	cmd := &cobra.Command{
@@ -113,6 +153,9 @@ func (a *app) trainCmd() *cobra.Command {
 
 // runTrain resolves the inputs, runs the trial and prints the outcome.
 func (a *app) runTrain(cmd *cobra.Command, o *trainOptions) error {
+	if err := o.pickCheckpoint(a.logger); err != nil {
+		return err
+	}
 	in, err := o.resolve()
 	if err != nil {
 		return err
@@ -145,7 +188,7 @@ func (a *app) runTrain(cmd *cobra.Command, o *trainOptions) error {
 	}
 	if res.Status != trial.Success {
 		return fmt.Errorf("train: run stopped (%s) at batch %d; continue with "+
-			"churn train --resume %s", res.Status, res.Steps, local.CheckpointDir(res.Latest.ID))
+			"churn train --resume %s", res.Status, res.Steps, local.Dir())
 	}
 	return a.printTrainResult(local, res)
 }
@@ -157,15 +200,19 @@ func (a *app) trainFailed(local *trial.Local, res *trial.Result, err error) erro
 	}
 	if res.Latest.ID != "" && res.Status.Early() {
 		return fmt.Errorf("train: %w; continue with churn train --resume %s",
-			err, local.CheckpointDir(res.Latest.ID))
+			err, local.Dir())
 	}
 	return fmt.Errorf("train: %w", err)
 }
 
-// makeRunDirName returns --run-dir or a fresh runs/<timestamp>.
+// makeRunDirName returns --run-dir, the resumed checkpoint's own run
+// directory, or a fresh runs/<timestamp>.
 func (o *trainOptions) makeRunDirName() (string, error) {
 	if o.runDir != "" {
 		return o.runDir, nil
+	}
+	if run := trial.RunDirOf(o.resume); o.resume != "" && run != "" {
+		return run, nil
 	}
 	base := filepath.Join("runs", time.Now().Format("20060102-150405"))
 	dir := base

@@ -180,7 +180,8 @@ func (src *Source) token(s Settings) experiment.Secret {
 
 // selectObjects lists the commit and keeps the matching files to fetch;
 // all counts every matching file of the commit.
-func (src *Source) selectObjects(ctx context.Context, g *Gateway, s Settings) ([]Object, int, error) {
+func (src *Source) selectObjects(ctx context.Context, g *Gateway, s Settings) (
+	[]Object, int, error) {
 	cur, err := g.List(ctx, s.commit(s.Commit))
 	if err != nil {
 		return nil, 0, err
@@ -209,7 +210,8 @@ func filterObjects(objs []Object, pattern string) []Object {
 
 // place returns a local path holding o: the mounted file when the mount
 // has it whole (not an empty_files placeholder), else a download.
-func (src *Source) place(ctx context.Context, g *Gateway, s Settings, o Object, dir string) (string, error) {
+func (src *Source) place(ctx context.Context, g *Gateway, s Settings, o Object,
+	dir string) (string, error) {
 	rel := filepath.FromSlash(o.Key)
 	if !filepath.IsLocal(rel) {
 		return "", fmt.Errorf("pachyderm: %s: file %q escapes the download directory",
