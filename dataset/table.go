@@ -19,8 +19,7 @@ func (m *Matrix) Row(i int) []float32 { return m.X[i*m.Cols : (i+1)*m.Cols] }
 
 // Table is a loaded, validated raw table: the spec's numeric columns
 // parsed to float64 (NaN where missing), categorical columns as strings
-// (held dictionary-encoded),
-// and the label when present. Gota stays behind this type. A Table is
+// (held dictionary-encoded) and the label when present. A Table is
 // read-only once built; its methods may be called from several goroutines.
 type Table struct {
 	n       int
@@ -189,27 +188,6 @@ func splitIndices(n int, testSize float64, seed int64) (train, val []int, err er
 type catColumn struct {
 	dict  []string
 	codes []int32
-}
-
-// encoder dictionary-encodes a column value by value, distinct values in
-// order of first appearance.
-type encoder struct {
-	col  catColumn
-	seen map[string]int32
-}
-
-func newEncoder(n int) encoder {
-	return encoder{col: catColumn{codes: make([]int32, 0, n)}, seen: map[string]int32{}}
-}
-
-func (e *encoder) add(v string) {
-	code, ok := e.seen[v]
-	if !ok {
-		code = int32(len(e.col.dict))
-		e.seen[v] = code
-		e.col.dict = append(e.col.dict, v)
-	}
-	e.col.codes = append(e.col.codes, code)
 }
 
 // values returns the column as strings.

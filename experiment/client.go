@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -106,10 +107,14 @@ type Client struct {
 	retry   RetryPolicy
 	sleep   func(ctx context.Context, d time.Duration) error
 
-	mu    sync.Mutex // guards creds, rng and info
+	mu    sync.Mutex // guards creds, rng, info and known
 	creds Credentials
 	rng   *rand.Rand
 	info  *MasterInfo
+	// known are secrets the client has held (tokens, a login's password
+	// and its hash): they are cut out of every error the master answers,
+	// since a master or a proxy may echo a request into its error body.
+	known []string
 }
 
 // NewClient returns a client for the master at addr ("host:port",
@@ -132,6 +137,7 @@ func NewClient(addr string, creds Credentials, opts *Options) (*Client, error) {
 		creds:   creds,
 		rng:     rand.New(rand.NewPCG(opts.Seed, 0x6368726e)),
 	}
+	c.remember(creds.token)
 	if c.http == nil {
 		c.http = &http.Client{}
 	}
@@ -186,9 +192,31 @@ func (c *Client) Credentials() Credentials {
 
 // SetCredentials replaces the credentials (after a login).
 func (c *Client) SetCredentials(creds Credentials) {
+	c.remember(creds.token)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.creds = creds
+}
+
+// remember adds secrets to those cut out of the master's error bodies.
+func (c *Client) remember(secrets ...Secret) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range secrets {
+		if v := s.Reveal(); len(v) >= 4 && !slices.Contains(c.known, v) {
+			c.known = append(c.known, v)
+		}
+	}
+}
+
+// redact replaces every secret the client has held in s.
+func (c *Client) redact(s string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, v := range c.known {
+		s = strings.ReplaceAll(s, v, redacted)
+	}
+	return s
 }
 
 // request describes one call.
@@ -212,6 +240,12 @@ type request struct {
 	raw **http.Response
 	// noAuth sends no credentials (login).
 	noAuth bool
+	// duplicate recognises the master's refusal of a report it already
+	// holds. After an attempt whose outcome is unknown (a transient
+	// failure: the master may have stored the report and the answer was
+	// lost), such a refusal means the earlier attempt got through, and
+	// the call succeeds.
+	duplicate func(error) bool
 }
 
 // do runs r with retries where allowed.
@@ -224,11 +258,18 @@ func (c *Client) do(ctx context.Context, r request) error {
 		policy.Attempts = 1
 	}
 	var err error
+	unknown := false // an earlier attempt may have reached the master
 	for attempt := 1; ; attempt++ {
 		err = c.once(ctx, r)
+		if err != nil && unknown && r.duplicate != nil && r.duplicate(err) {
+			c.log.DebugContext(ctx, "the master already holds this report: an earlier "+
+				"attempt got through", "method", r.method, "path", r.path, "attempt", attempt)
+			return nil
+		}
 		if err == nil || attempt >= policy.Attempts || !retryable(ctx, err) {
 			return err
 		}
+		unknown = true
 		d := c.backoff(policy, attempt)
 		c.log.DebugContext(ctx, "retrying master call", "method", r.method,
 			"path", r.path, "attempt", attempt, "delay", d, "error", err)
@@ -275,13 +316,15 @@ func (c *Client) once(ctx context.Context, r request) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("experiment: %s %s: %w", r.method, r.path, ctx.Err())
 		}
-		return fmt.Errorf("%w at %s: %s %s: %w", ErrUnreachable, c.base, r.method, r.path,
-			stripURL(err))
+		return fmt.Errorf("%w at %s: %s %s: %w", ErrUnreachable, c.base.Redacted(), r.method,
+			r.path, stripURL(err))
 	}
 	if resp.StatusCode >= 300 {
 		defer cancel()
 		defer resp.Body.Close()
-		return decodeError(r, resp)
+		e := decodeError(r, resp)
+		e.Message = c.redact(e.Message)
+		return e
 	}
 	if r.raw != nil {
 		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
@@ -343,7 +386,7 @@ func (c *Client) decode(r request, resp *http.Response) error {
 }
 
 // decodeError turns a failed answer into an *APIError.
-func decodeError(r request, resp *http.Response) error {
+func decodeError(r request, resp *http.Response) *APIError {
 	e := &APIError{Method: r.method, Path: r.path, Status: resp.StatusCode}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var body struct {

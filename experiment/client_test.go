@@ -24,12 +24,22 @@ import (
 type sleeps struct {
 	mu sync.Mutex
 	d  []time.Duration
+	// real, when set, is slept instead of each asked delay (tests with a
+	// master that is down for a while).
+	real time.Duration
 }
 
 func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.d = append(s.d, d)
+	real := s.real
+	s.mu.Unlock()
+	if real > 0 {
+		select {
+		case <-time.After(real):
+		case <-ctx.Done():
+		}
+	}
 	return ctx.Err()
 }
 

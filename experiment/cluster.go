@@ -50,6 +50,10 @@ func NewClusterContext(ctx context.Context, env *TrialEnv, opts *ClusterOptions)
 		opts = &ClusterOptions{}
 	}
 	copts := opts.Client
+	if copts.Retry == (RetryPolicy{}) {
+		// Every call of a running trial rides out a master restart.
+		copts.Retry = reportPolicy
+	}
 	if copts.Logger == nil {
 		copts.Logger = opts.Logger
 	}

@@ -135,8 +135,9 @@ type loginRequest struct {
 // the SDK does (isHashed true), and makes the client use the session
 // token it gets.
 func (c *Client) Login(ctx context.Context, username string, password Secret) error {
-	body := loginRequest{Username: username, Password: HashPassword(password).Reveal(),
-		IsHashed: true}
+	hashed := HashPassword(password)
+	c.remember(password, hashed)
+	body := loginRequest{Username: username, Password: hashed.Reveal(), IsHashed: true}
 	var out struct {
 		Token string `json:"token"`
 	}

@@ -7,13 +7,13 @@ import (
 	"sync"
 )
 
-// reportPolicy retries metric and checkpoint reports for minutes: a short
-// master outage must not lose them.
-//
-// TODO(churn): a report the master stored but whose answer was lost (a
-// proxy's 504) is sent again, and the master refuses a second report of
-// the same keys at the same step; the queue then stops with that error.
-// Telling the two apart needs a read-back of the trial's metrics.
+// reportPolicy retries metric and checkpoint reports for minutes: a
+// master restart or a short outage must not lose them. A report the master
+// stored but whose answer was lost (a proxy's 504, a connection cut) is
+// sent again; the master then refuses the keys it already holds for that
+// trial run, group and step (or the checkpoint uuid it holds), and that
+// refusal after an attempt with an unknown outcome counts as success (see
+// request.duplicate). The same refusal on a first attempt is a real error.
 var reportPolicy = RetryPolicy{Attempts: 16}
 
 // queueItem is a report to send, or a flush marker (done set).

@@ -177,5 +177,5 @@ func (pc *policyClient) ReportMetrics(ctx context.Context, p Protocol, m Metrics
 // ReportCheckpoint is Client.ReportCheckpoint under the policy.
 func (pc *policyClient) ReportCheckpoint(ctx context.Context, cp *Checkpoint) error {
 	return pc.c.do(ctx, request{method: http.MethodPost, path: "/api/v1/checkpoints", body: cp,
-		retry: true, policy: &pc.p})
+		retry: true, policy: &pc.p, duplicate: duplicateCheckpoint})
 }

@@ -2,10 +2,12 @@ package experiment
 
 import (
 	"context"
+	"errors"
 	"math"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -83,21 +85,50 @@ func (c *Client) ReportMetricsPolicy(ctx context.Context, p Protocol, m MetricsR
 			Group   string       `json:"group"`
 		}{tm, m.Group}
 		return c.do(ctx, request{method: http.MethodPost,
-			path: trialPath(m.TrialID, "/metrics"), body: body, retry: true, policy: policy})
+			path: trialPath(m.TrialID, "/metrics"), body: body, retry: true, policy: policy,
+			duplicate: duplicateMetrics})
 	}
 	rest := "/training_metrics"
 	if m.Group == GroupValidation {
 		rest = "/validation_metrics"
 	}
 	return c.do(ctx, request{method: http.MethodPost, path: trialPath(m.TrialID, rest),
-		body: tm, retry: true, policy: policy})
+		body: tm, retry: true, policy: policy, duplicate: duplicateMetrics})
+}
+
+// duplicateMetrics recognises the master's refusal of metric keys it
+// already holds for the report's trial run, group and step. Only this
+// process reports for its trialRunId, and it reports each group and step
+// once, so after an attempt with a lost answer the keys it finds are this
+// report's own.
+func duplicateMetrics(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	msg := strings.ToLower(ae.Message)
+	return errors.Is(err, ErrAlreadyExists) || strings.Contains(msg, "overlapping") ||
+		strings.Contains(msg, "already reported")
+}
+
+// duplicateCheckpoint recognises the master's refusal of a checkpoint
+// uuid it already holds; the uuid is fresh for every checkpoint, so after
+// an attempt with a lost answer it is this report's own.
+func duplicateCheckpoint(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	msg := strings.ToLower(ae.Message)
+	return errors.Is(err, ErrAlreadyExists) || strings.Contains(msg, "already exists") ||
+		strings.Contains(msg, "duplicate key")
 }
 
 // ReportCheckpoint registers a stored checkpoint (the body is the
 // Checkpoint itself).
 func (c *Client) ReportCheckpoint(ctx context.Context, cp *Checkpoint) error {
 	return c.do(ctx, request{method: http.MethodPost, path: "/api/v1/checkpoints", body: cp,
-		retry: true})
+		retry: true, duplicate: duplicateCheckpoint})
 }
 
 // RunsStart registers the run's checkpoint storage (masters >= 0.29) and

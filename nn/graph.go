@@ -71,13 +71,14 @@ type trainGraph struct {
 }
 
 // buildGraph builds and compiles the program for batches of n rows (see
-// wire for the association order), with W1 stored inputs x hidden and b1,
+// wireCollapsed for the association order), with W1 stored inputs x hidden and b1,
 // w2, b2, the logits and the probabilities as vectors.
 func buildGraph(m *Model, n int, wire wiring) (*trainGraph, error) {
 	in, hid := m.cfg.Inputs, m.cfg.Hidden
 	g := G.NewGraph()
 	tg := &trainGraph{n: n, in: in, g: g, y: make([]float32, n)}
-	x := matrix(g, "x", make([]float32, n*in), n, in)
+	// x gets its value, a view of the caller's batch, in run.
+	x := G.NewMatrix(g, tensor.Float32, G.WithShape(n, in), G.WithName("x"))
 	tg.xNode = x
 	y := vector(g, "y", tg.y)
 	w1 := matrix(g, "w1", m.w1, in, hid)

@@ -232,19 +232,46 @@ func (t *Trainer) prepare(raw map[string]any, opts TrainOptions, env WorkerEnv,
 		s.PreviousCommit = ""
 	}
 	res.PreviousCommit = s.PreviousCommit
-	if err := s.Validate(); err != nil {
-		return nil, fmt.Errorf("pipeline: train: %w", err)
-	}
 	data, _ := raw["data"].(map[string]any)
 	if data == nil {
 		data = map[string]any{}
 	}
+	pach, err := mergeSettings(data["pachyderm"], s)
+	if err != nil {
+		return nil, err
+	}
 	data["source"] = trial.SourcePachyderm
-	data["pachyderm"] = s.Map()
+	data["pachyderm"] = pach
 	delete(data, "files")
 	raw["data"] = data
 	raw["labels"] = appendLabels(raw["labels"], opts.Repo, env.JobID, env.Pipeline)
 	return res, nil
+}
+
+// ownedKeys are the data.pachyderm keys the train step sets; the config
+// may set the others (mount, pattern).
+var ownedKeys = []string{"endpoint", "repo", "branch", "commit", "project", "previous_commit",
+	"token_env"}
+
+// mergeSettings puts the step's settings over the config's own
+// data.pachyderm section and checks the result.
+func mergeSettings(cfg any, s pachyderm.Settings) (map[string]any, error) {
+	m := map[string]any{}
+	if old, ok := cfg.(map[string]any); ok {
+		for k, v := range old {
+			m[k] = v
+		}
+	}
+	for _, k := range ownedKeys {
+		delete(m, k)
+	}
+	for k, v := range s.Map() {
+		m[k] = v
+	}
+	if _, err := pachyderm.ParseSettings(m); err != nil {
+		return nil, fmt.Errorf("pipeline: train: config: %w", err)
+	}
+	return m, nil
 }
 
 // appendLabels adds labels to a config's labels list, once each.

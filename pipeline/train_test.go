@@ -243,3 +243,43 @@ func (f *trainFixture) assertNoToken(t *testing.T) {
 		t.Error("model-info.yaml holds the token")
 	}
 }
+
+// Ensures the config's own data.pachyderm keys are kept where the step
+// does not set them, and a config carrying a token value is refused.
+func TestTrainMergesDataSection(t *testing.T) {
+	f := newTrainFixture(t, commitID('7'))
+	f.det.checkpoints["uuid-1"] = writeCheckpoint(t, 1)
+	f.det.best = func(int) string { return "uuid-1" }
+	b, err := os.ReadFile(f.opts.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(b), "  source: local\n",
+		"  source: local\n  pachyderm: {pattern: \"part*.csv\", commit: stale, previous_commit: stale}\n", 1)
+	if err := os.WriteFile(f.opts.Config, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.tr.Train(context.Background(), f.opts); err != nil {
+		t.Fatalf("Train: %v", err)
+	}
+	data, _ := f.submitted(t, 1)
+	pach := data["pachyderm"].(map[string]any)
+	if pach["pattern"] != "part*.csv" || pach["commit"] != commitID('7') {
+		t.Errorf("data.pachyderm = %v, want the config's pattern and the job's commit", pach)
+	}
+	if _, ok := pach["previous_commit"]; ok {
+		t.Errorf("data.pachyderm kept the config's previous_commit: %v", pach)
+	}
+
+	f = newTrainFixture(t, commitID('8'))
+	edited = strings.Replace(string(b), "  source: local\n",
+		"  source: local\n  pachyderm: {token: "+pacToken+"}\n", 1)
+	if err := os.WriteFile(f.opts.Config, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.tr.Train(context.Background(), f.opts)
+	if err == nil || !strings.Contains(err.Error(), `unknown field "token"`) ||
+		strings.Contains(err.Error(), pacToken) {
+		t.Errorf("Train with a token in the config = %v, want an unknown-field error without the value", err)
+	}
+}

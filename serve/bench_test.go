@@ -104,6 +104,15 @@ func BenchmarkV1Stages(b *testing.B) {
 		b.Fatal(err)
 	}
 	out := make([]float32, x.Rows)
+	b.Run("parse", func(b *testing.B) {
+		var t tree
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := t.parse(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("decode", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -26,7 +26,7 @@ func (s *Server) routes() http.Handler {
 	get := func(h handlerFunc) handlerFunc { return s.only(http.MethodGet, h) }
 	fixed := map[string]handlerFunc{
 		"/":                get(s.live),
-		"/metrics":         get(func(w http.ResponseWriter, r *http.Request) error { metricsHandler.ServeHTTP(w, r); return nil }),
+		"/metrics":         get(serveWith(metricsHandler)),
 		"/v1/models":       get(s.listModels),
 		"/v2":              get(s.serverMetadata),
 		"/v2/health/live":  get(s.live2),
@@ -48,6 +48,14 @@ func (s *Server) routes() http.Handler {
 			return errorf(ErrRouteNotFound, "no route %s", p)
 		})
 	})
+}
+
+// serveWith adapts an http.Handler that answers every request itself.
+func serveWith(h http.Handler) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	}
 }
 
 // only wraps h to answer 405 to methods other than method (HEAD is allowed

@@ -37,16 +37,17 @@ func toAny(t *tree, n node) any {
 	}
 }
 
-// stdDecode decodes with encoding/json, numbers kept as text.
+// stdDecode decodes with encoding/json, numbers kept as text; json.Valid
+// decides what is JSON (a Decoder alone would accept "0 ]").
 func stdDecode(b []byte) (any, error) {
+	if !json.Valid(b) {
+		return nil, errors.New("invalid JSON")
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
-	}
-	if dec.More() {
-		return nil, errors.New("trailing data")
 	}
 	return v, nil
 }

@@ -38,7 +38,8 @@ type Model struct {
 	header    []string       // column names, in columns' order
 	// weights and intercept make the network's logit a linear function of
 	// its inputs (it has no activation between its two layers):
-	// logit = intercept + sum_i weights[i]*x[i].
+	// logit = intercept + sum_i weights[i]*x[i], with nn's W1ᵀW2 and
+	// W2·B1 + B2.
 	weights   []float64
 	intercept float64
 }
@@ -63,7 +64,7 @@ func NewModel(spec *dataset.Spec, net *nn.Model, threshold float64) (*Model, err
 	}
 	m := &Model{spec: spec, net: net, threshold: float32(threshold)}
 	m.indexColumns()
-	m.weights, m.intercept = linear(p)
+	m.weights, m.intercept = linear(net)
 	return m, nil
 }
 
@@ -101,24 +102,14 @@ func (m *Model) indexColumns() {
 	}
 }
 
-// linear folds the two layers into one: weights = W1^T W2 and
-// intercept = W2 . B1 + B2, in float64.
-// TODO(churn): use nn's own Linear helper once it lands, so the folding
-// lives next to the forward pass it mirrors.
-func linear(p nn.Params) ([]float64, float64) {
-	w := make([]float64, p.Inputs)
-	for h := 0; h < p.Hidden; h++ {
-		w2 := float64(p.W2[h])
-		row := p.W1[h*p.Inputs : (h+1)*p.Inputs]
-		for i, v := range row {
-			w[i] += float64(v) * w2
-		}
+// linear returns the network's linear form (nn.Model.Linear) in float64.
+func linear(net *nn.Model) ([]float64, float64) {
+	lf := net.Linear()
+	w := make([]float64, len(lf.W))
+	for i, v := range lf.W {
+		w[i] = float64(v)
 	}
-	c := float64(p.B2)
-	for h := 0; h < p.Hidden; h++ {
-		c += float64(p.W2[h]) * float64(p.B1[h])
-	}
-	return w, c
+	return w, float64(lf.C)
 }
 
 // Contribution is one column's share of a row's logit.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,24 +14,62 @@ import (
 )
 
 // masterFlags are the flags of every verb that talks to a master.
+// Secrets are never flag values (they would show in ps and shell
+// history): they come from the environment or from files.
 type masterFlags struct {
-	master string
-	user   string
+	master       string
+	user         string
+	passwordFile string
+	tokenFile    string
 }
 
 func (f *masterFlags) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.master, "master", "",
 		"Determined master URL (default $DET_MASTER, else localhost:8080)")
 	cmd.Flags().StringVar(&f.user, "user", "",
-		"user to log in as when $DET_USER_TOKEN is unset (default $DET_USER, else determined); "+
-			"the password is read from $DET_PASS")
+		"user to log in as when there is no user token (default $DET_USER, else determined)")
+	cmd.Flags().StringVar(&f.passwordFile, "password-file", "",
+		"file holding the password to log in with (default $DET_PASS_FILE; "+
+			"else the password is $DET_PASS)")
+	cmd.Flags().StringVar(&f.tokenFile, "token-file", "",
+		"file holding a user session token; no login then (default $DET_USER_TOKEN_FILE; "+
+			"else the token is $DET_USER_TOKEN)")
+}
+
+// secretFrom reads a secret from file (flag, else the environment
+// variable fileEnv) or else the environment variable env. The file's
+// trailing newline is dropped; errors name the file, never its content.
+func secretFrom(file, fileEnv, env string) (experiment.Secret, error) {
+	if file == "" {
+		file = os.Getenv(fileEnv)
+	}
+	if file == "" {
+		return experiment.NewSecret(os.Getenv(env)), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return experiment.Secret{}, fmt.Errorf("secret file: %w", err)
+	}
+	v := strings.TrimRight(string(b), "\r\n")
+	if v == "" {
+		return experiment.Secret{}, fmt.Errorf("secret file %s is empty", file)
+	}
+	return experiment.NewSecret(v), nil
 }
 
 // connect logs in to the master the flags and environment name.
 func (a *app) connect(cmd *cobra.Command, f *masterFlags) (*experiment.Client, error) {
+	token, err := secretFrom(f.tokenFile, "DET_USER_TOKEN_FILE", "DET_USER_TOKEN")
+	if err != nil {
+		return nil, err
+	}
 	o := experiment.ConnectOptions{Master: f.master, User: f.user, Logger: a.logger,
-		Token:    experiment.NewSecret(os.Getenv("DET_USER_TOKEN")),
-		Password: experiment.NewSecret(os.Getenv("DET_PASS"))}
+		Token: token}
+	if token.Empty() {
+		if o.Password, err = secretFrom(f.passwordFile, "DET_PASS_FILE", "DET_PASS"); err != nil {
+			return nil, err
+		}
+	}
 	if o.Master == "" {
 		o.Master = os.Getenv("DET_MASTER")
 	}

@@ -126,7 +126,8 @@ func onlyModel(ctx context.Context, c *serve.Client) (string, error) {
 	return names[0], nil
 }
 
-func predictV1(ctx context.Context, c *serve.Client, in *predictInput, explain bool) ([]int, []serve.Explanation, error) {
+func predictV1(ctx context.Context, c *serve.Client, in *predictInput,
+	explain bool) ([]int, []serve.Explanation, error) {
 	body := in.body
 	if body == nil {
 		var err error
@@ -150,7 +151,8 @@ func predictV1(ctx context.Context, c *serve.Client, in *predictInput, explain b
 	return pred, resp.Explanations, nil
 }
 
-func predictV2(ctx context.Context, c *serve.Client, md *serve.ModelMetadata, in *predictInput) ([]int, error) {
+func predictV2(ctx context.Context, c *serve.Client, md *serve.ModelMetadata,
+	in *predictInput) ([]int, error) {
 	body := in.body
 	if body == nil {
 		var err error

@@ -179,15 +179,13 @@ func TestTrainSurvivesSIGKILL(t *testing.T) {
 	f := newKillFixture(t)
 	ref := filepath.Join(f.dir, "ref")
 	start := time.Now()
-	if out, err := f.command(ref).CombinedOutput(); err != nil {
-		t.Fatalf("uninterrupted run: %v\n%s", err, out)
-	}
-	whole := time.Since(start)
+	first, whole := f.reference(t, ref)
 	want := finalModel(t, ref)
 	wantRecs := recordKeys(t, ref)
 
 	seed := time.Now().UnixNano()
-	t.Logf("kill points seeded with %d; an uninterrupted run takes %v", seed, whole)
+	t.Logf("kill points seeded with %d; an uninterrupted run takes %v, %v to its "+
+		"first checkpoint", seed, whole, first)
 	rng := rand.New(rand.NewPCG(uint64(seed), 1))
 	kills := 20
 	if testing.Short() {
@@ -195,9 +193,14 @@ func TestTrainSurvivesSIGKILL(t *testing.T) {
 	}
 	stats := map[string]int{}
 	for i := range kills {
-		p := killPoint{delay: time.Duration(rng.Int64N(int64(whole) * 4 / 5))}
-		if i%3 == 2 {
-			p = killPoint{n: 1 + rng.IntN(10)}
+		var p killPoint
+		switch i % 4 {
+		case 0: // before the first checkpoint
+			p.delay = time.Duration(rng.Int64N(int64(first)))
+		case 2: // as a checkpoint directory appears
+			p.n = 1 + rng.IntN(10)
+		default: // anywhere while training
+			p.delay = first + time.Duration(rng.Int64N(int64(whole-first)))
 		}
 		runDir := filepath.Join(f.dir, fmt.Sprintf("run%02d", i))
 		if f.killAt(t, runDir, p) {
@@ -212,6 +215,36 @@ func TestTrainSurvivesSIGKILL(t *testing.T) {
 		}
 	}
 	t.Logf("outcomes: %v; total %v", stats, time.Since(start).Round(time.Millisecond))
+}
+
+// reference runs uninterrupted into runDir and returns when its first
+// checkpoint appeared and how long it took.
+func (f *killFixture) reference(t *testing.T, runDir string) (first, whole time.Duration) {
+	t.Helper()
+	cmd := f.command(runDir)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for first == 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("uninterrupted run ended before its first checkpoint: %v\n%s", err, &out)
+		default:
+		}
+		if entries, _ := os.ReadDir(filepath.Join(runDir, trial.CheckpointsDir)); len(entries) > 0 {
+			first = time.Since(start)
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("uninterrupted run: %v\n%s", err, &out)
+	}
+	return first, time.Since(start)
 }
 
 // resume continues a killed run and says which case it was.

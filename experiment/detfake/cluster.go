@@ -21,13 +21,13 @@ func (m *Master) StartAllocation(trialID int) map[string]string {
 	e := m.experiments[t.expID]
 	t.runID++
 	t.allocationID = fmt.Sprintf("%s.%d", t.taskID, t.runID)
-	t.allocToken = fmt.Sprintf("v2.public.alloc-%d-%d", t.id, t.runID)
+	t.allocToken = fmt.Sprintf("v2.public.alloc-%d-%d%s", t.id, t.runID, m.salt)
 	t.preempt, t.acked, t.preemptCh = false, false, make(chan struct{})
 	t.state, e.state = "STATE_RUNNING", "STATE_ACTIVE"
 	cfg, _ := json.Marshal(e.config)
 	hp, _ := json.Marshal(orEmptyMap(t.hparams))
 	env := map[string]string{
-		"DET_MASTER": m.srv.URL, "DET_CLUSTER_ID": "3b5981d1-acdc-49b2-89a3-84cb6015aec4",
+		"DET_MASTER": m.URL(), "DET_CLUSTER_ID": "3b5981d1-acdc-49b2-89a3-84cb6015aec4",
 		"DET_EXPERIMENT_ID": strconv.Itoa(e.id), "DET_TRIAL_ID": strconv.Itoa(t.id),
 		"DET_TRIAL_RUN_ID": strconv.Itoa(t.runID), "DET_ALLOCATION_ID": t.allocationID,
 		"DET_TASK_ID": t.taskID, "DET_RESOURCES_ID": "0", "DET_SESSION_TOKEN": t.allocToken,

@@ -21,12 +21,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Password of the built-in users admin and determined.
@@ -41,6 +43,11 @@ type Options struct {
 	// means trials of managed experiments stay QUEUED until the test
 	// drives them with StartAllocation and EndAllocation.
 	Launch func(ctx context.Context, env map[string]string) int
+	// Password is the built-in users' password; "" means Password.
+	Password string
+	// TokenSalt ends every token the fake hands out (session and
+	// allocation tokens), so that a test can look for them in its output.
+	TokenSalt string
 }
 
 // Request is a recorded request.
@@ -52,23 +59,31 @@ type Request struct {
 	Body   []byte
 }
 
-// fault makes the next n matching requests fail with status.
+// fault makes the next n matching requests fail with status; with after
+// set the request is handled first and only its answer is replaced (an
+// answer lost between the master and the client).
 type fault struct {
 	method, prefix string
 	status, n      int
+	after          bool
 }
 
 // Master is the fake master.
 type Master struct {
-	t       testing.TB
-	srv     *httptest.Server
-	version string
-	major   int
-	minor   int
-	launch  func(ctx context.Context, env map[string]string) int
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	t     testing.TB
+	srvMu sync.Mutex // guards srv and restarts
+	srv   *httptest.Server
+	// restarts counts Restart calls.
+	restarts int
+	version  string
+	major    int
+	minor    int
+	launch   func(ctx context.Context, env map[string]string) int
+	pass     string
+	salt     string
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 
 	mu          sync.Mutex // guards everything below
 	requests    []Request
@@ -94,7 +109,11 @@ func New(t testing.TB, opts Options) *Master {
 	if _, err := fmt.Sscanf(opts.Version, "%d.%d", &major, &minor); err != nil {
 		t.Fatalf("detfake: version %q: %v", opts.Version, err)
 	}
+	if opts.Password == "" {
+		opts.Password = Password
+	}
 	m := &Master{t: t, version: opts.Version, major: major, minor: minor, launch: opts.Launch,
+		pass: opts.Password, salt: opts.TokenSalt,
 		userTokens: map[string]string{}, experiments: map[int]*experiment{},
 		trials: map[int]*trialState{}, checkpoints: map[string]*checkpointRec{},
 		models: map[string]*model{}, nextID: map[string]int{}}
@@ -104,14 +123,54 @@ func New(t testing.TB, opts Options) *Master {
 	return m
 }
 
-// URL is the master's address.
-func (m *Master) URL() string { return m.srv.URL }
+// URL is the master's address; it stays the same across restarts.
+func (m *Master) URL() string { return m.server().URL }
 
 // Close stops running trials and the server.
 func (m *Master) Close() {
 	m.cancel()
 	m.wg.Wait()
-	m.srv.Close()
+	m.server().Close()
+}
+
+func (m *Master) server() *httptest.Server {
+	m.srvMu.Lock()
+	defer m.srvMu.Unlock()
+	return m.srv
+}
+
+// Restart stops answering for down, as a master restart does: its
+// listener and every open connection (long polls included) are closed,
+// then it listens again on the same address with the same state. It
+// blocks until the master is back; call it from the test, not from an
+// OnMetric hook (which runs inside a request).
+func (m *Master) Restart(down time.Duration) {
+	m.t.Helper()
+	srv := m.server()
+	addr := srv.Listener.Addr().String()
+	srv.CloseClientConnections()
+	srv.Close()
+	time.Sleep(down)
+	var l net.Listener
+	var err error
+	for range 50 { // the port may take a moment to be free again
+		if l, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		m.t.Errorf("detfake: restart on %s: %v", addr, err)
+		return
+	}
+	next := httptest.NewUnstartedServer(http.HandlerFunc(m.serve))
+	next.Listener.Close()
+	next.Listener = l
+	next.Start()
+	m.srvMu.Lock()
+	m.srv = next
+	m.restarts++
+	m.srvMu.Unlock()
 }
 
 // atLeast reports whether the fake's version is >= major.minor.
@@ -127,9 +186,17 @@ func (m *Master) UserToken() string {
 }
 
 func (m *Master) newUserToken(user string) string {
-	tok := fmt.Sprintf("v2.public.user-%s-%d", user, m.id("token"))
+	tok := fmt.Sprintf("v2.public.user-%s-%d%s", user, m.id("token"), m.salt)
 	m.userTokens[tok] = user
 	return tok
+}
+
+// AddUserToken makes tok a valid session token of user (a token made
+// elsewhere, as DET_USER_TOKEN may hold).
+func (m *Master) AddUserToken(user, tok string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.userTokens[tok] = user
 }
 
 // id returns the next id of a sequence.
@@ -165,6 +232,16 @@ func (m *Master) Fail(method, prefix string, status, n int) {
 	m.faults = append(m.faults, &fault{method: method, prefix: prefix, status: status, n: n})
 }
 
+// FailAfter is Fail for answers lost on the way back (a proxy's 504 after
+// the master did the work): the next n matching requests are handled and
+// stored, then answered with status instead of the master's answer.
+func (m *Master) FailAfter(method, prefix string, status, n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.faults = append(m.faults, &fault{method: method, prefix: prefix, status: status, n: n,
+		after: true})
+}
+
 // OnMetric registers f to be called (without locks held) for every metrics
 // report the master accepts.
 func (m *Master) OnMetric(f func(Metric)) {
@@ -185,11 +262,15 @@ func (m *Master) serve(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()
 	m.requests = append(m.requests, Request{Method: r.Method, Path: r.URL.Path,
 		Query: r.URL.Query(), Header: r.Header.Clone(), Body: body})
-	status := m.takeFault(r)
+	status, after := m.takeFault(r)
 	m.mu.Unlock()
-	if status != 0 {
+	if status != 0 && !after {
 		writeError(w, status, 14, "Unavailable", "injected outage")
 		return
+	}
+	if after {
+		defer writeError(w, status, 14, "Unavailable", "injected lost answer")
+		w = httptest.NewRecorder() // the master's own answer is lost
 	}
 	rt, params := m.route(r)
 	if rt == nil {
@@ -207,14 +288,14 @@ func (m *Master) serve(w http.ResponseWriter, r *http.Request) {
 	rt.handle(c)
 }
 
-func (m *Master) takeFault(r *http.Request) int {
+func (m *Master) takeFault(r *http.Request) (status int, after bool) {
 	for _, f := range m.faults {
 		if f.n > 0 && f.method == r.Method && strings.HasPrefix(r.URL.Path, f.prefix) {
 			f.n--
-			return f.status
+			return f.status, f.after
 		}
 	}
-	return 0
+	return 0, false
 }
 
 // authKind is what a route accepts.
@@ -325,4 +406,11 @@ func writeMessage(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"message": msg})
+}
+
+// Restarts returns how many times Restart ran.
+func (m *Master) Restarts() int {
+	m.srvMu.Lock()
+	defer m.srvMu.Unlock()
+	return m.restarts
 }

@@ -40,9 +40,9 @@ func (m *Master) login(c *call) {
 	user, _ := c.obj["username"].(string)
 	pw, _ := c.obj["password"].(string)
 	isHashed, _ := c.obj["isHashed"].(bool)
-	want := Password
+	want := c.m.pass
 	if isHashed {
-		want = hashed(Password)
+		want = hashed(c.m.pass)
 	}
 	if (user != "admin" && user != "determined") || pw != want {
 		writeError(c.w, http.StatusUnauthorized, 16, "Unauthenticated", "invalid credentials")

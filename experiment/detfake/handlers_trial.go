@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -215,6 +216,13 @@ func (m *Master) reportMetrics(c *call) {
 	steps := int(tm["stepsCompleted"].(float64))
 	avg := tm["metrics"].(map[string]any)["avgMetrics"].(map[string]any)
 	rec := Metric{TrialID: t.id, TrialRunID: run, Group: group, Steps: steps, Avg: avg}
+	if key := m.overlap(rec); key != "" {
+		m.mu.Unlock()
+		writeError(c.w, http.StatusBadRequest, 3, "InvalidArgument", fmt.Sprintf(
+			"overlapping metric key %q: trial %d run %d already reported %s metrics at "+
+				"step %d", key, t.id, run, group, steps))
+		return
+	}
 	m.metrics = append(m.metrics, rec)
 	t.totalBatches = max(t.totalBatches, steps)
 	if t.preemptAt > 0 && group == "training" && steps >= t.preemptAt {
@@ -227,6 +235,24 @@ func (m *Master) reportMetrics(c *call) {
 		hook(rec)
 	}
 	writeJSON(c.w, map[string]any{})
+}
+
+// overlap returns a key that rec reports again for the same trial run,
+// group and step: the master merges two reports of one step but refuses
+// the same key twice. The caller holds m.mu.
+func (m *Master) overlap(rec Metric) string {
+	for _, old := range m.metrics {
+		if old.TrialID != rec.TrialID || old.TrialRunID != rec.TrialRunID ||
+			old.Group != rec.Group || old.Steps != rec.Steps {
+			continue
+		}
+		for k := range rec.Avg {
+			if _, ok := old.Avg[k]; ok {
+				return k
+			}
+		}
+	}
+	return ""
 }
 
 func (m *Master) progress(c *call) {
@@ -398,6 +424,14 @@ func (m *Master) reportCheckpoint(c *call) {
 		writeError(c.w, http.StatusNotFound, 5, "NotFound", "task not found: "+taskID)
 		return
 	}
+	if prev := m.checkpoints[id]; prev != nil {
+		if !reflect.DeepEqual(prev.body, c.obj) {
+			m.violation(c.r, "checkpoint %s reported twice with different bodies", id)
+		}
+		writeError(c.w, http.StatusConflict, 6, "AlreadyExists",
+			fmt.Sprintf("checkpoint %s already exists", id))
+		return
+	}
 	m.checkCheckpointReport(c, t)
 	steps, _ := c.obj["metadata"].(map[string]any)["steps_completed"].(float64)
 	m.checkpoints[id] = &checkpointRec{body: c.obj, trialID: t.id, expID: t.expID,
@@ -422,9 +456,6 @@ func (m *Master) checkCheckpointReport(c *call, t *trialState) {
 	sid, hasSID := c.obj["storageId"].(float64)
 	if t.storageID != nil && (!hasSID || int(sid) != *t.storageID) {
 		m.violation(c.r, "storageId %v, runs/start gave %d", c.obj["storageId"], *t.storageID)
-	}
-	if _, ok := m.checkpoints[c.obj["uuid"].(string)]; ok {
-		m.violation(c.r, "checkpoint %v reported twice", c.obj["uuid"])
 	}
 	m.checkFiles(c, m.experiments[t.expID].config)
 }
