@@ -4,7 +4,7 @@
 #
 # Usage: bench/compare.sh            (from anywhere; needs go, bash, awk)
 # Env:   BENCHTIME  go test -benchtime for the Go side (default 3x)
-#        HANDLER_N  requests timed by handler_ref.py (default 200; one costs
+#        HANDLER_N  requests timed by handler_ref.py (default 100; one costs
 #                   tens of ms) and 10x that by the Go handler benchmark
 #        KEEP=1     keep the work directory
 #
@@ -20,7 +20,7 @@ shared=$(cd "$root/.." && pwd)/shared
 pyref=$shared/anchors/pyref
 pydata=$shared/data/pdk-churn
 benchtime=${BENCHTIME:-3x}
-handler_n=${HANDLER_N:-200}
+handler_n=${HANDLER_N:-100}
 
 die() { echo "compare.sh: $*" >&2; exit 1; }
 
@@ -66,12 +66,26 @@ if ! GOMAXPROCS=1 go test ./serve -run '^$' -bench '^BenchmarkV1PredictInProcess
 	echo "(serve benchmark failed; the handler ratio is n/a)" | tee "$work/serve.txt"
 fi
 
-echo "== Python reference (OMP_NUM_THREADS=1)"
+echo "== Python reference (OMP_NUM_THREADS=1), wall times"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 "$py" "$pyref/train_ref.py" "$pydata/numscale.json" 1000 "$work/churn.csv" \
 	| tee "$work/train_ref.json"
 "$py" "$pyref/handler_ref.py" "$pydata/numscale.json" "$pydata/customer_churn_sample.csv" \
 	"$handler_n" | tee "$work/handler_ref.json"
+# The same scripts again with time.perf_counter replaced by
+# time.process_time: the same fields, in CPU seconds of the process, which
+# a loaded machine disturbs less than wall time.
+cpurun() {
+	"$py" -c 'import runpy, sys, time
+time.perf_counter = time.process_time
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")' "$@"
+}
+echo "== Python reference, CPU times (process_time)"
+cpurun "$pyref/train_ref.py" "$pydata/numscale.json" 1000 "$work/churn.csv" \
+	| tee "$work/train_ref_cpu.json"
+cpurun "$pyref/handler_ref.py" "$pydata/numscale.json" "$pydata/customer_churn_sample.csv" \
+	"$handler_n" | tee "$work/handler_ref_cpu.json"
 
 # metric FILE BENCH UNIT: the value before UNIT on BENCH's line.
 metric() {
@@ -84,14 +98,13 @@ pyfield() { "$py" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)
 go_train=$(metric "$work/go.txt" BenchmarkTrain1000 ns/op)
 go_train_cpu=$(metric "$work/go.txt" BenchmarkTrain1000 cpu-s/op)
 go_load=$(metric "$work/go.txt" BenchmarkLoadPreprocess/rows=31009 ns/op)
+go_load_cpu=$(metric "$work/go.txt" BenchmarkLoadPreprocess/rows=31009 cpu-s/op)
 go_e2e=$(metric "$work/go.txt" BenchmarkEndToEnd s/run)
+go_e2e_cpu=$(metric "$work/go.txt" BenchmarkEndToEnd cpu-s/op)
 go_acc=$(metric "$work/go.txt" BenchmarkEndToEnd val_acc)
 go_p50=$(metric "$work/serve.txt" BenchmarkV1PredictInProcess p50-us)
-py_train=$(pyfield "$work/train_ref.json" 'd["train_s"]')
-py_load=$(pyfield "$work/train_ref.json" 'd["load_preprocess_s"]')
-py_e2e=$(pyfield "$work/train_ref.json" 'd["total_s"]')
+go_req_cpu=$(metric "$work/serve.txt" BenchmarkV1PredictInProcess cpu-us/op)
 py_acc=$(pyfield "$work/train_ref.json" 'd["final"]["val_acc"]')
-py_p50=$(pyfield "$work/handler_ref.json" 'd["p50_ms"]*1000')
 
 # row NAME GO PY NOTE: both figures and their ratio (n/a where missing).
 row() {
@@ -99,17 +112,31 @@ row() {
 		gs = (g == "") ? "n/a" : sprintf("%.4g", g)
 		ps = (p == "") ? "n/a" : sprintf("%.4g", p)
 		r = (g == "" || p == "") ? "n/a" : sprintf("%.3f", g / p)
-		printf "%-26s %12s %12s %8s  %s\n", n, gs, ps, r, note }'
+		printf "%-28s %10s %10s %7s  %s\n", n, gs, ps, r, note }'
 }
+sec() { awk -v v="$1" 'BEGIN { if (v != "") print v / 1e9 }'; }
+header() {
+	echo
+	echo "== Go/Python, $1, same machine, same run (below 1: Go is faster)"
+	printf "%-28s %10s %10s %7s\n" "measure" "Go" "Python" "Go/Py"
+}
+tr=$work/train_ref.json trc=$work/train_ref_cpu.json
+hr=$work/handler_ref.json hrc=$work/handler_ref_cpu.json
+header "wall time"
+row "train 1000 batches (s)" "$(sec "$go_train")" "$(pyfield "$tr" 'd["train_s"]')" \
+	"Python train_s excludes validation"
+row "load+preprocess (s)" "$(sec "$go_load")" "$(pyfield "$tr" 'd["load_preprocess_s"]')" \
+	"read, 80/20 split, preprocess both sides"
+row "end to end (s)" "$go_e2e" "$(pyfield "$tr" 'd["total_s"]')" \
+	"Go adds checkpoints, plots, run.json"
+row "10-row request p50 (us)" "$go_p50" "$(pyfield "$hr" 'd["p50_ms"]*1000')" \
+	"Go: V1 handler; Python: handler logic"
+header "CPU time"
+row "train 1000 batches (s)" "$go_train_cpu" "$(pyfield "$trc" 'd["train_s"]')" ""
+row "load+preprocess (s)" "$go_load_cpu" "$(pyfield "$trc" 'd["load_preprocess_s"]')" ""
+row "end to end (s)" "$go_e2e_cpu" "$(pyfield "$trc" 'd["total_s"]')" \
+	"Python: without interpreter start"
+row "10-row request mean (us)" "$go_req_cpu" \
+	"$(pyfield "$hrc" '1e6/d["requests_per_s_one_core"]')" ""
 echo
-echo "== Go/Python, wall time, same machine, same run (lower is better for Go)"
-printf "%-26s %12s %12s %8s\n" "measure" "Go" "Python" "Go/Py"
-row "train 1000 batches (s)" "$(awk -v v="$go_train" 'BEGIN{ if (v != "") print v/1e9 }')" \
-	"$py_train" "Go CPU ${go_train_cpu:-n/a} s; Python train_s excludes validation"
-row "load+preprocess (s)" "$(awk -v v="$go_load" 'BEGIN{ if (v != "") print v/1e9 }')" \
-	"$py_load" "read, 80/20 split, preprocess both sides"
-row "end to end (s)" "$go_e2e" "$py_e2e" \
-	"Go adds checkpoints, plots, run.json; Python total_s"
-row "10-row handler p50 (us)" "$go_p50" "$py_p50" \
-	"Go: V1 handler in-process; Python: handler logic in-process"
 echo "val_acc after 1000 batches: Go ${go_acc:-n/a}, Python $py_acc"

@@ -44,6 +44,7 @@ type csvScanner struct {
 	recLine int      // the line the current record starts on
 	width   int      // fields per record, from the first; 0 before it
 	header  []string // the first record, for naming fields in errors
+	plain   bool     // the record's fields were read straight into fields
 	spans   []span
 	scratch []byte // fields that needed unescaping
 	fields  []string
@@ -122,13 +123,15 @@ func (s *csvScanner) fill() error {
 
 // record checks the parsed record's length and returns its fields.
 func (s *csvScanner) record() ([]string, error) {
-	s.fields = s.fields[:0]
-	for _, sp := range s.spans {
-		b := s.buf
-		if sp.scratch {
-			b = s.scratch
+	if !s.plain {
+		s.fields = s.fields[:0]
+		for _, sp := range s.spans {
+			b := s.buf
+			if sp.scratch {
+				b = s.scratch
+			}
+			s.fields = append(s.fields, view(b[sp.lo:sp.hi]))
 		}
-		s.fields = append(s.fields, view(b[sp.lo:sp.hi]))
 	}
 	if s.width == 0 {
 		s.width = len(s.fields)
@@ -164,8 +167,12 @@ func (s *csvScanner) parse() error {
 		return err
 	}
 	s.recLine = s.line
+	s.plain = false
 	s.spans = s.spans[:0]
 	s.scratch = s.scratch[:0]
+	if done, err := s.plainLine(); done || err != nil {
+		return err
+	}
 	lineStart := s.pos
 	for {
 		var done bool
@@ -187,6 +194,44 @@ func (s *csvScanner) parse() error {
 			return nil
 		}
 	}
+}
+
+// plainLine reads the record when its line has no quote, the common case:
+// then the fields are the bytes between commas, and one pass finds them.
+// It reports false, having read nothing, when the line has a quote.
+func (s *csvScanner) plainLine() (bool, error) {
+	b := s.buf[s.pos:s.end]
+	n := bytes.IndexByte(b, '\n')
+	ended := n >= 0
+	if !ended {
+		if !s.eof {
+			return false, errNeedMore
+		}
+		n = len(b)
+	}
+	b = b[:n]
+	if bytes.IndexByte(b, '"') >= 0 {
+		return false, nil
+	}
+	s.fields = s.fields[:0]
+	lo := 0
+	for i, c := range b {
+		if c == ',' {
+			s.fields = append(s.fields, view(b[lo:i]))
+			lo = i + 1
+		}
+	}
+	if n > lo && b[n-1] == '\r' {
+		n-- // "\r\n" ends the line, as does a last "\r"
+	}
+	s.fields = append(s.fields, view(b[lo:n]))
+	s.plain = true
+	s.pos += len(b)
+	if ended {
+		s.pos++
+		s.line++
+	}
+	return true, nil
 }
 
 // skipEmptyLines passes over lines with no bytes, or only "\r".

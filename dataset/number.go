@@ -48,26 +48,22 @@ func parseDecimal(s string) (float64, bool) {
 		neg, i = s[0] == '-', 1
 	}
 	var m uint64
-	digits, frac := 0, -1
-	for ; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c-'0' < 10:
-			if m >= 1<<53 {
-				return 0, false
-			}
-			m = m*10 + uint64(c-'0')
-			digits++
-			if frac >= 0 {
-				frac++
-			}
-		case c == '.' && frac < 0:
-			frac = 0
-		default:
-			return 0, false
-		}
+	start := i
+	for ; i < len(s) && s[i]-'0' < 10; i++ {
+		m = m*10 + uint64(s[i]-'0')
 	}
-	if digits == 0 || m > 1<<53 || frac >= len(exactPow10) {
+	digits, frac := i-start, 0
+	if i < len(s) && s[i] == '.' {
+		i++
+		start = i
+		for ; i < len(s) && s[i]-'0' < 10; i++ {
+			m = m*10 + uint64(s[i]-'0')
+		}
+		frac = i - start
+	}
+	// 19 digits cannot overflow m; 2^53 and 10^22 bound the exact values.
+	if i != len(s) || digits+frac == 0 || digits+frac > 19 || m > 1<<53 ||
+		frac >= len(exactPow10) {
 		return 0, false
 	}
 	v := float64(m)

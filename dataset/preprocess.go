@@ -10,50 +10,72 @@ const blockRows = 128
 type plan struct {
 	num   [][]float64
 	codes [][]int32 // dictionary codes of each categorical column
-	look  [][]int32 // dictionary code -> category index in its block, -1 unseen
+	same  []int     // dictionary codes below same[j] are category indexes
+	look  [][]int32 // code same[j]+i -> category index look[j][i], -1 unseen
 	off   []int     // first input of each categorical block
 }
 
 func newPlan(spec *Spec, t *Table) (*plan, error) {
-	p := &plan{}
-	for _, c := range spec.Numeric {
-		j := indexOf(t.numName, c.Name)
+	p := &plan{num: make([][]float64, 0, len(spec.Numeric))}
+	for k, c := range spec.Numeric {
+		j := indexAt(t.numName, c.Name, k)
 		if j < 0 {
 			return nil, fmt.Errorf("dataset: preprocess: table has no numeric column %q", c.Name)
 		}
 		p.num = append(p.num, t.num[j])
 	}
+	nc := len(spec.Categorical)
+	p.codes, p.same = make([][]int32, nc), make([]int, nc)
+	p.look, p.off = make([][]int32, nc), make([]int, nc)
 	off := len(spec.Numeric)
-	for _, c := range spec.Categorical {
-		j := indexOf(t.catName, c.Name)
+	for k, c := range spec.Categorical {
+		j := indexAt(t.catName, c.Name, k)
 		if j < 0 {
 			return nil, fmt.Errorf(
 				"dataset: preprocess: table has no categorical column %q", c.Name)
 		}
-		p.codes = append(p.codes, t.cat[j].codes)
-		p.look = append(p.look, lookup(t.cat[j].dict, c.Categories))
-		p.off = append(p.off, off)
+		p.codes[k] = t.cat[j].codes
+		p.same[k], p.look[k] = lookup(t.cat[j].dict, c.Categories)
+		p.off[k] = off
 		off += len(c.Categories)
 	}
 	return p, nil
 }
 
-// lookup maps each dictionary entry to its category's index, -1 for a
-// value outside the categories.
-func lookup(dict, categories []string) []int32 {
+// lookup maps a column's dictionary to its categories. Tables built with
+// the spec start their dictionaries with its categories, in order, and hold
+// each value once: then codes below same are category indexes and the rest
+// are unseen values, and look is nil. Otherwise look maps each code from
+// same on to a category index, -1 for a value outside the categories.
+func lookup(dict, categories []string) (same int, look []int32) {
+	for same < len(dict) && same < len(categories) && dict[same] == categories[same] {
+		same++
+	}
+	if same == len(categories) || same == len(dict) {
+		return same, nil
+	}
 	at := make(map[string]int32, len(categories))
 	for k, v := range categories {
 		at[v] = int32(k)
 	}
-	look := make([]int32, len(dict))
-	for i, v := range dict {
+	look = make([]int32, len(dict)-same)
+	for i, v := range dict[same:] {
 		k, ok := at[v]
 		if !ok {
 			k = -1
 		}
 		look[i] = k
 	}
-	return look
+	return same, look
+}
+
+// indexAt returns the index of name in names, looking first at index k,
+// where tables built with the spec have it.
+func indexAt(names []string, name string, k int) int {
+	if k < len(names) && names[k] == name {
+		return k
+	}
+	return indexOf(names, name)
 }
 
 func indexOf(names []string, name string) int {
@@ -123,10 +145,17 @@ func (p *plan) numeric(spec *Spec, x []float32, w, lo, hi int, missing []int) {
 // categorical fills the one-hot inputs of rows [lo, hi).
 func (p *plan) categorical(x []float32, w, lo, hi int, unseen []int) {
 	for j, codes := range p.codes {
-		look := p.look[j]
+		look, same := p.look[j], int32(p.same[j])
 		k := lo*w + p.off[j]
 		for _, code := range codes[lo:hi] {
-			if c := look[code]; c >= 0 {
+			c := code
+			if code >= same {
+				c = -1
+				if look != nil {
+					c = look[code-same]
+				}
+			}
+			if c >= 0 {
 				x[k+int(c)] = 1
 			} else {
 				unseen[j]++

@@ -82,7 +82,8 @@ func cpuTime() time.Duration {
 }
 
 // BenchmarkV1Stages times each stage of the hot path on the original
-// request, to show where the time goes.
+// request, to show where the time goes (p50 is robust on a shared machine;
+// ns/op is a mean that descheduling inflates).
 func BenchmarkV1Stages(b *testing.B) {
 	f := trained(b)
 	body := string(originalBody(b, f))
@@ -104,54 +105,31 @@ func BenchmarkV1Stages(b *testing.B) {
 		b.Fatal(err)
 	}
 	out := make([]float32, x.Rows)
-	b.Run("parse", func(b *testing.B) {
-		var t tree
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := t.parse(body); err != nil {
-				b.Fatal(err)
+	stage := func(name string, f func() error) {
+		b.Run(name, func(b *testing.B) {
+			var lat []time.Duration
+			b.ReportAllocs()
+			for b.Loop() {
+				t0 := time.Now()
+				if err := f(); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t0))
 			}
-		}
+			reportLatencies(b, lat)
+		})
+	}
+	var t tree
+	stage("parse", func() error { _, err := t.parse(body); return err })
+	stage("decode", func() error { _, err := st.decodeV1(f.model, body); return err })
+	stage("FromRecords", func() error {
+		_, err := dataset.FromRecords(f.spec, "request", f.model.header, records)
+		return err
 	})
-	b.Run("decode", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := st.decodeV1(f.model, body); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("FromRecords", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := dataset.FromRecords(f.spec, "request", f.model.header, records); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("Preprocess", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := dataset.Preprocess(f.spec, tab, nil); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("Predict", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := f.net.Predict(x.X, out); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("encode", func(b *testing.B) {
-		b.ReportAllocs()
-		var buf []byte
-		for b.Loop() {
-			buf = appendPredictions(buf[:0], out, outLabels, 0.5)
-		}
-	})
+	stage("Preprocess", func() error { _, err := dataset.Preprocess(f.spec, tab, nil); return err })
+	stage("Predict", func() error { return f.net.Predict(x.X, out) })
+	var buf []byte
+	stage("encode", func() error { buf = appendPredictions(buf[:0], out, outLabels, 0.5); return nil })
 }
 
 // BenchmarkV1PredictLoopback measures the original request over HTTP on a

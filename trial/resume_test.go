@@ -142,3 +142,52 @@ func TestResumeBitIdentical(t *testing.T) {
 			len(recs), recs[0].Steps, recs[len(recs)-1].Steps)
 	}
 }
+
+// ensures a run directory continues in place: a torn last metrics line
+// and records past the checkpoint are dropped, half-written checkpoint
+// directories are removed, and LatestCheckpoint skips a damaged
+// checkpoint for the one before.
+func TestContinueInPlace(t *testing.T) {
+	dir := t.TempDir()
+	data := genCSV(t, dir, 600, 3)
+	cfg := smallConfig(t, 60, 32, 20)
+	s := Settings{Data: Files{data}, Spec: dataset.PDKSpec()}
+	run := filepath.Join(dir, "run")
+	if _, res, err := runLocal(t, context.Background(), run, cfg, nil, s); err != nil ||
+		res.Status != Success {
+		t.Fatalf("Run = %v, %v", res.Status, err)
+	}
+	if _, err := LatestCheckpoint(run, nil); !errors.Is(err, ErrRunComplete) {
+		t.Errorf("LatestCheckpoint(complete run) = %v, want ErrRunComplete", err)
+	}
+	os.Remove(filepath.Join(run, SummaryFile))
+	at60, at40 := checkpointAt(t, run, 60), checkpointAt(t, run, 40)
+	if err := os.WriteFile(filepath.Join(at60, checkpoint.ModelFile), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	partial := filepath.Join(run, CheckpointsDir, ".abc.partial-1")
+	os.Mkdir(partial, 0o755)
+	f, _ := os.OpenFile(filepath.Join(run, MetricsFile), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"group":"training","st`)
+	f.Close()
+	ck, err := LatestCheckpoint(run, nil)
+	if err != nil || ck != at40 {
+		t.Fatalf("LatestCheckpoint = %q, %v; want %s (60 is damaged)", ck, err, at40)
+	}
+	l, err := NewLocal(run, cfg, &LocalOptions{Checkpoint: ck, Resume: true})
+	if err != nil {
+		t.Fatalf("NewLocal in place: %v", err)
+	}
+	defer l.Finish(&Result{Status: Canceled})
+	recs := l.Records()
+	if len(recs) != 4 || recs[3].Steps != 40 {
+		t.Errorf("kept %d records ending at %d, want 4 ending at 40", len(recs), recs[len(recs)-1].Steps)
+	}
+	if _, err := os.Stat(partial); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("half-written checkpoint %s still there (%v)", partial, err)
+	}
+	onDisk, err := ReadRecords(filepath.Join(run, MetricsFile))
+	if err != nil || len(onDisk) != 4 {
+		t.Errorf("metrics.jsonl holds %d records (%v), want 4", len(onDisk), err)
+	}
+}

@@ -110,7 +110,7 @@ entrypoint: ./churn trial
 `
 	dataLine := fmt.Sprintf("data: {files: [%s], features: %s, secrets: {pachyderm_token: %s}}\n",
 		f.csv, f.spec, secretDataPass)
-	s3 := fmt.Sprintf("name: churn-s3\n%scheckpoint_storage: {type: s3, bucket: ck, "+
+	s3 := fmt.Sprintf("name: churn-s3\n%scheckpoint_storage: {type: s3, bucket: ckpts, "+
 		"endpoint_url: %s, access_key: AKIATEST, secret_key: %s}\n%s", head, s3URL,
 		secretS3Key, dataLine)
 	local := fmt.Sprintf("name: churn-dir\n%scheckpoint_storage: {type: directory, "+
@@ -196,7 +196,7 @@ func echoMaster(t *testing.T) *httptest.Server {
 // credentials into a 500.
 func TestSecretsNeverLeak(t *testing.T) {
 	backend := s3mem.New()
-	if err := backend.CreateBucket("ck"); err != nil {
+	if err := backend.CreateBucket("ckpts"); err != nil {
 		t.Fatal(err)
 	}
 	s3 := httptest.NewServer(gofakes3.New(backend).Server())
@@ -220,7 +220,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	t.Chdir(f.dir) // a stray runs/ directory would land here and be checked
 
-	// Unmanaged training with S3 checkpoint storage, password from a file.
+	// Unmanaged training with S3 checkpoint storage, password from a file;
+	// a 503 makes the client log its retry (with the error) at debug level.
+	fake.Fail("POST", "/api/v1/trials/1/metrics", 503, 1)
 	t.Setenv("DET_PASS_FILE", f.passFile)
 	w.churn(t, 0, "train", "--master", fake.URL(), "--config", f.s3Config,
 		"--external-id", "secret-run")
@@ -261,15 +263,16 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	checkS3(t, w, backend)
 	checkReported(t, w, fake)
-	if len(trialOut.Bytes()) == 0 || !strings.Contains(w.out.String(), "level=DEBUG") {
-		t.Error("the flows logged nothing at debug level: the check would be empty")
+	if !bytes.Contains(trialOut.Bytes(), []byte("checkpoint stored")) ||
+		!strings.Contains(w.out.String(), "level=DEBUG msg=\"retrying master call\"") {
+		t.Error("the flows logged too little: the check would be empty")
 	}
 }
 
 // checkS3 checks every object the unmanaged run uploaded.
 func checkS3(t *testing.T, w *leakWatch, backend *s3mem.Backend) {
 	t.Helper()
-	objs, err := backend.ListBucket("ck", nil, gofakes3.ListBucketPage{})
+	objs, err := backend.ListBucket("ckpts", nil, gofakes3.ListBucketPage{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,13 +280,13 @@ func checkS3(t *testing.T, w *leakWatch, backend *s3mem.Backend) {
 		t.Fatalf("S3 holds %d objects, want a checkpoint's files", len(objs.Contents))
 	}
 	for _, o := range objs.Contents {
-		obj, err := backend.GetObject("ck", o.Key, nil)
+		obj, err := backend.GetObject("ckpts", o.Key, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(obj.Contents)
 		obj.Contents.Close()
-		w.check(t, "s3://ck/"+o.Key, b)
+		w.check(t, "s3://ckpts/"+o.Key, b)
 	}
 }
 
