@@ -118,6 +118,7 @@ func TestCorruptionRefused(t *testing.T) {
 		{ModelFile, flipByte},
 		{SpecFile, flipByte},
 		{ModelFile, func(p string) error { return os.Truncate(p, 10) }},
+		{SpecFile, func(p string) error { return os.Truncate(p, 20) }},
 		{SpecFile, os.Remove},
 	} {
 		dir := filepath.Join(t.TempDir(), "ck")

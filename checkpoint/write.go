@@ -38,6 +38,7 @@ func Write(dir string, meta Metadata, model *nn.Model, spec *dataset.Spec) error
 	if parent == "" {
 		parent = "."
 	}
+	_, statErr := os.Stat(parent)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("checkpoint: write %s: %w", dir, err)
 	}
@@ -52,6 +53,10 @@ func Write(dir string, meta Metadata, model *nn.Model, spec *dataset.Spec) error
 	if err := commit(tmp, dir, parent, existed); err != nil {
 		os.RemoveAll(tmp)
 		return err
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		// The parent is new: its own entry must reach the disk too.
+		return syncDir(filepath.Dir(filepath.Clean(parent)))
 	}
 	return nil
 }

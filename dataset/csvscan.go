@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"strconv"
+	"strings"
 	"unsafe"
 )
 
@@ -137,7 +138,7 @@ func (s *csvScanner) record() ([]string, error) {
 		s.width = len(s.fields)
 		s.header = make([]string, len(s.fields))
 		for i, f := range s.fields {
-			s.header[i] = string(f)
+			s.header[i] = strings.Clone(f)
 		}
 	} else if len(s.fields) != s.width {
 		return nil, &ParseError{Source: s.name, Line: s.recLine, Row: -1,
@@ -314,7 +315,11 @@ func (s *csvScanner) quoted(lineStart *int) (done bool, err error) {
 			if !s.eof {
 				return false, errNeedMore
 			}
-			s.countLines(b[i:], lineStart, i)
+			// The text ends inside the field: the error is on its last
+			// line with bytes, as encoding/csv counts lines.
+			rest := bytes.TrimSuffix(b[i:], []byte{'\r'}) // dropped at the end
+			rest = bytes.TrimSuffix(rest, []byte{'\n'})
+			s.countLines(rest, lineStart, i)
 			return false, s.syntaxError(csv.ErrQuote, len(b)-*lineStart+1)
 		}
 		q += i

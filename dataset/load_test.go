@@ -221,3 +221,72 @@ func TestIsMissing(t *testing.T) {
 		}
 	}
 }
+
+// ensures a RecordParser checks its header once, parses like FromRecords,
+// keeps its own copy of the spec and gives tables that preprocess as
+// FromRecords' do, unseen categories included.
+func TestRecordParser(t *testing.T) {
+	spec := tinySpec(t)
+	header := []string{"plan", "age", "fee", "churn"}
+	p, err := NewRecordParser(spec, "request", header)
+	if err != nil {
+		t.Fatalf("NewRecordParser: %v", err)
+	}
+	recs := [][]string{{"pro", "30", "1", "Yes"}, {"gold", "NA", "2", "No"},
+		{"basic", "1.5", "", "No"}, {"gold", "2", "3", "No"}}
+	spec.Categorical[0].Categories[0] = "changed" // the parser kept its copy
+	got, err := p.Parse(recs)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	want, err := FromRecords(tinySpec(t), "request", header, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, _ := got.Categorical("plan")
+	if !equalNames(plan, []string{"pro", "gold", "basic", "gold"}) || !got.HasLabel() {
+		t.Errorf("Parse: plan %q, label %v", plan, got.HasLabel())
+	}
+	mg, err := Preprocess(tinySpec(t), got, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mw, _ := Preprocess(tinySpec(t), want, nil)
+	for i := range mw.X {
+		if mg.X[i] != mw.X[i] && !(mg.X[i] != mg.X[i] && mw.X[i] != mw.X[i]) {
+			t.Fatalf("X[%d] = %v, FromRecords gives %v", i, mg.X[i], mw.X[i])
+		}
+	}
+	if _, err := p.Parse([][]string{{"pro", "x", "1", "Yes"}}); !errors.Is(err, ErrNotNumber) ||
+		!strings.Contains(err.Error(), `request: row 0: column "age": value "x"`) {
+		t.Errorf("Parse(bad age) = %v", err)
+	}
+	if _, err := NewRecordParser(spec, "request", []string{"age"}); !errors.Is(err,
+		ErrMissingColumn) {
+		t.Errorf("NewRecordParser(no fee) = %v, want ErrMissingColumn", err)
+	}
+}
+
+// ensures more distinct unseen values than a scan handles, and more rows
+// than a file's first row promised, load right.
+func TestLoadManyUnseenValues(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("age,fee,plan,churn\n")
+	for i := range 3000 {
+		b.WriteString(strconv.Itoa(i) + ",1,p" + strconv.Itoa(i%40) + ",No\n")
+	}
+	tab, rep, err := LoadReaders(tinySpec(t), true,
+		Source{Name: "m.csv", R: strings.NewReader(b.String())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, _ := tab.Categorical("plan")
+	age, _ := tab.Numeric("age")
+	if tab.Len() != 3000 || plan[2999] != "p39" || plan[40] != "p0" || age[2999] != 2999 {
+		t.Fatalf("len %d, plan[2999] %q, plan[40] %q, age[2999] %v", tab.Len(), plan[2999],
+			plan[40], age[2999])
+	}
+	if _, err := Preprocess(tinySpec(t), tab, rep); err != nil || rep.Unseen["plan"] != 3000 {
+		t.Errorf("Preprocess: %v, unseen %v; want 3000", err, rep.Unseen)
+	}
+}

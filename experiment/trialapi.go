@@ -150,6 +150,12 @@ func (c *Client) RunsStart(ctx context.Context, runID int, storage map[string]an
 // else the bare number units (searcher length units).
 func (c *Client) ReportProgress(ctx context.Context, p Protocol, trialID int,
 	fraction, units float64) error {
+	return c.reportProgress(ctx, p, trialID, fraction, units, nil)
+}
+
+// reportProgress is ReportProgress under policy (nil: the client's).
+func (c *Client) reportProgress(ctx context.Context, p Protocol, trialID int,
+	fraction, units float64, policy *RetryPolicy) error {
 	var body any = units
 	if p.ProgressObject {
 		body = struct {
@@ -158,7 +164,7 @@ func (c *Client) ReportProgress(ctx context.Context, p Protocol, trialID int,
 		}{fraction, true}
 	}
 	return c.do(ctx, request{method: http.MethodPost, path: trialPath(trialID, "/progress"),
-		body: body, retry: true})
+		body: body, retry: true, policy: policy})
 }
 
 // EarlyExitInvalidHP tells the master the trial stops because its

@@ -171,7 +171,10 @@ func (u *UnmanagedContext) Searcher() trial.Searcher { return u.searcher }
 
 // ReportProgress reports the fraction of training done.
 func (u *UnmanagedContext) ReportProgress(ctx context.Context, fraction float64) error {
-	return u.client.ReportProgress(ctx, u.proto, u.trialID, fraction, 0)
+	// A lost progress report must not end a run that a master restart
+	// interrupts: it rides out the outage like the metrics.
+	p := reportPolicy.withDefaults()
+	return u.client.reportProgress(ctx, u.proto, u.trialID, fraction, 0, &p)
 }
 
 // ShouldPreempt is always false: nobody preempts an unmanaged run.

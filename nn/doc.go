@@ -37,12 +37,13 @@
 //
 // Predict is the one forward pass used by validation and by serving. It
 // uses the same linearity: the collapsed weights W1·w2 and intercept
-// b1·w2 + b2 are computed in float64 once per parameter update, rounded to
-// float32, and each row is then one dot product in a fixed, documented
-// order, so a row's probability is bit-identical whatever other rows share
-// the call. It allocates nothing and is safe for concurrent use while no
-// TrainBatch runs. It agrees with the graph's forward pass within float32
-// rounding, not bit for bit.
+// b1·w2 + b2 are computed in float64 by the first Predict after each
+// parameter update (TrainBatch, Read) and rounded to float32; each row is
+// then one dot product in a fixed, documented order, so a row's
+// probability is bit-identical whatever other rows share the call. It
+// allocates nothing and is safe for concurrent use while no TrainBatch
+// runs. It agrees with the graph's forward pass within float32 rounding,
+// not bit for bit.
 //
 // # File format
 //

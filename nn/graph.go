@@ -191,7 +191,7 @@ func matrix(g *G.ExprGraph, name string, data []float32, rows, cols int) *G.Node
 //
 // TODO(churn): Gorgonia's tape machine clears its registers on Reset, so
 // every run re-allocates the outputs of its built-in ops (vectors of n, in
-// and hidden values and the in x hidden outer product, about 30 KB in 310
+// and hidden values and the in x hidden outer product, about 34 KB in 320
 // allocations per 512-row step, measured), and RunAll hands the program
 // to a fresh goroutine on another OS thread (LockOSThread), which costs two
 // thread switches per step; v0.9.18 has no VM that avoids either.

@@ -126,6 +126,7 @@ func BenchmarkV1Stages(b *testing.B) {
 		_, err := dataset.FromRecords(f.spec, "request", f.model.header, records)
 		return err
 	})
+	stage("RecordParser", func() error { _, err := f.model.parser.Parse(records); return err })
 	stage("Preprocess", func() error { _, err := dataset.Preprocess(f.spec, tab, nil); return err })
 	stage("Predict", func() error { return f.net.Predict(x.X, out) })
 	var buf []byte

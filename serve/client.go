@@ -305,13 +305,13 @@ func labelsOf(t *tree, in node, label string) ([]string, bool) {
 		return nil, false
 	}
 	if name, ok := t.member(in, "name"); ok && name.kind == kString {
-		if name.text != label {
+		if t.text(name) != label {
 			return nil, true // another V2 tensor
 		}
 		data, _ := t.member(in, "data")
 		var out []string
 		for _, v := range flatten(t, data, nil) {
-			out = append(out, v.text)
+			out = append(out, t.text(v))
 		}
 		return out, true
 	}
@@ -322,16 +322,16 @@ func labelsOf(t *tree, in node, label string) ([]string, bool) {
 		}
 		kids := slices.Clone(t.children(col))
 		slices.SortStableFunc(kids, func(a, b node) int {
-			ka, _ := rowKey(a.key)
-			kb, _ := rowKey(b.key)
+			ka, _ := rowKey(t.key(a))
+			kb, _ := rowKey(t.key(b))
 			return ka - kb
 		})
 		var out []string
 		for _, v := range kids {
-			out = append(out, v.text)
+			out = append(out, t.text(v))
 		}
 		return out, true
 	}
 	v, ok := t.member(in, label)
-	return []string{v.text}, ok
+	return []string{t.text(v)}, ok
 }

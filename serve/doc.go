@@ -25,6 +25,6 @@
 // Every error answer is {"error": "..."} with the status KServe uses: 400
 // for a malformed body or a bad value (naming the field, column and row),
 // 404 for an unknown model or route, 405 for a wrong method, 413 for a body
-// over the limit, 501 for model versions, 503 while the model is not loaded
+// over the limit, 415 for a Content-Type that is not JSON, 501 for model versions, 503 while the model is not loaded
 // or when more requests are in flight than the server admits.
 package serve

@@ -19,6 +19,8 @@ var (
 	ErrMethodNotAllowed = errors.New("method not allowed")
 	// ErrTooLarge marks a body over the configured limit (413).
 	ErrTooLarge = errors.New("request body too large")
+	// ErrUnsupportedMediaType marks a body whose Content-Type is not JSON (415).
+	ErrUnsupportedMediaType = errors.New("unsupported media type")
 	// ErrNotImplemented marks a protocol feature this server lacks (501).
 	ErrNotImplemented = errors.New("not implemented")
 	// ErrModelNotReady marks a request arriving before the model is loaded (503).
@@ -40,6 +42,8 @@ func StatusOf(err error) int {
 		return http.StatusMethodNotAllowed
 	case errors.Is(err, ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrUnsupportedMediaType):
+		return http.StatusUnsupportedMediaType
 	case errors.Is(err, ErrNotImplemented):
 		return http.StatusNotImplemented
 	case errors.Is(err, ErrModelNotReady), errors.Is(err, ErrOverloaded):

@@ -221,8 +221,30 @@ func (s *Server) putState(st *reqState) {
 	s.states.Put(st)
 }
 
-// readBody reads r's body, at most MaxBodyBytes of it, into st.
+// jsonish reports whether an inference request's Content-Type may carry
+// JSON: none, application/json, any +json type, text/plain, or
+// application/x-www-form-urlencoded (what curl -d sends unless told
+// otherwise). Parameters such as charset are not checked.
+func jsonish(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	switch {
+	case mt == "", mt == "application/json", mt == "text/plain",
+		mt == "application/x-www-form-urlencoded":
+		return true
+	case strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"):
+		return true
+	}
+	return false
+}
+
+// readBody reads r's body, at most MaxBodyBytes of it, into st. A body
+// whose Content-Type cannot be JSON is refused with 415, unread.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request, st *reqState) (string, error) {
+	if ct := r.Header.Get("Content-Type"); !jsonish(ct) {
+		return "", errorf(ErrUnsupportedMediaType,
+			"Content-Type %q: the body must be JSON (application/json)", ct)
+	}
 	limit := s.cfg.MaxBodyBytes
 	if r.ContentLength > limit {
 		return "", errorf(ErrTooLarge, "request body of %d bytes is over the limit of %d bytes",

@@ -3,8 +3,10 @@ package serve
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // This file holds a small strict JSON parser for request bodies. It builds a
@@ -48,12 +50,25 @@ func (k kind) String() string {
 // maxDepth bounds the nesting of arrays and objects a body may use.
 const maxDepth = 64
 
+// span locates a string: bytes off..off+n of the body, or, when the node
+// says the string was unescaped, element off of the tree's strs.
+type span struct{ off, n int32 }
+
+// Flags of node.esc: the key or the text is an unescaped copy in tree.strs.
+const (
+	escKey uint8 = 1 << iota
+	escText
+)
+
 // node is one JSON value. Children of arrays and objects are the nodes
-// first..first+count-1 of the tree; object members carry their key.
+// first..first+count-1 of the tree; object members carry their key. A node
+// holds no pointers: its key and text are spans of the body, so building
+// and copying a tree costs the garbage collector nothing.
 type node struct {
 	kind  kind
-	key   string
-	text  string // number literal or decoded string
+	esc   uint8
+	key   span
+	text  span // number literal or string
 	first int32
 	count int32
 }
@@ -65,6 +80,23 @@ type tree struct {
 	depth int
 	nodes []node
 	stack []node
+	strs  []string // strings that needed unescaping
+}
+
+// key returns an object member's key.
+func (t *tree) key(n node) string {
+	if n.esc&escKey != 0 {
+		return t.strs[n.key.off]
+	}
+	return t.src[n.key.off : n.key.off+n.key.n]
+}
+
+// text returns a number's literal or a string's value.
+func (t *tree) text(n node) string {
+	if n.esc&escText != 0 {
+		return t.strs[n.text.off]
+	}
+	return t.src[n.text.off : n.text.off+n.text.n]
 }
 
 // syntaxError reports where a body stops being JSON.
@@ -80,8 +112,13 @@ func (e *syntaxError) Error() string {
 // parse parses src, which must hold exactly one JSON value, and returns
 // its root. It reuses t's storage.
 func (t *tree) parse(src string) (node, error) {
+	if len(src) > math.MaxInt32 {
+		return node{}, &syntaxError{msg: "body over 2 GiB", offset: 0}
+	}
 	t.src, t.pos, t.depth = src, 0, 0
 	t.nodes, t.stack = t.nodes[:0], t.stack[:0]
+	clear(t.strs)
+	t.strs = t.strs[:0]
 	root, err := t.value()
 	if err != nil {
 		return node{}, err
@@ -101,11 +138,27 @@ func (t *tree) children(n node) []node {
 // member returns the object member named key, if any.
 func (t *tree) member(n node, key string) (node, bool) {
 	for _, m := range t.children(n) {
-		if m.key == key {
+		if t.key(m) == key {
 			return m, true
 		}
 	}
 	return node{}, false
+}
+
+// duplicate returns an error naming the first key that object n (a
+// request's envelope, found at field) holds twice: JSON leaves duplicates
+// to the reader, and taking either silently would hide a client's bug.
+// It compares every pair, so it is for objects with a handful of members.
+func (t *tree) duplicate(n node, field string) error {
+	kids := t.children(n)
+	for i := range kids {
+		for j := i + 1; j < len(kids); j++ {
+			if t.key(kids[i]) == t.key(kids[j]) {
+				return invalid("%s: key %q given twice", field, t.key(kids[i]))
+			}
+		}
+	}
+	return nil
 }
 
 func (t *tree) fail(msg string) error {
@@ -137,8 +190,12 @@ func (t *tree) value() (node, error) {
 	case c == '[':
 		return t.array()
 	case c == '"':
-		s, err := t.str()
-		return node{kind: kString, text: s}, err
+		s, esc, err := t.str()
+		n := node{kind: kString, text: s}
+		if esc {
+			n.esc = escText
+		}
+		return n, err
 	case c == '-' || (c >= '0' && c <= '9'):
 		s, err := t.number()
 		return node{kind: kNumber, text: s}, err
@@ -219,7 +276,7 @@ func (t *tree) object() (node, error) {
 		if t.pos >= len(t.src) || t.src[t.pos] != '"' {
 			return node{}, t.fail("invalid character looking for beginning of object key")
 		}
-		key, err := t.str()
+		key, esc, err := t.str()
 		if err != nil {
 			return node{}, err
 		}
@@ -233,6 +290,9 @@ func (t *tree) object() (node, error) {
 			return node{}, err
 		}
 		v.key = key
+		if esc {
+			v.esc |= escKey
+		}
 		t.stack = append(t.stack, v)
 		t.space()
 		if t.pos >= len(t.src) {
@@ -249,44 +309,52 @@ func (t *tree) object() (node, error) {
 	}
 }
 
-// str reads a string token. Plain ASCII strings without escapes are
-// returned as substrings of the body; others are decoded by encoding/json,
-// which also replaces invalid UTF-8 as it always does.
-func (t *tree) str() (string, error) {
+// str reads a string token. A string without escapes whose bytes are
+// valid UTF-8 is a span of the body; others are decoded by encoding/json,
+// which also replaces invalid UTF-8 as it always does, into t.strs (esc
+// reports that).
+func (t *tree) str() (s span, esc bool, err error) {
 	start := t.pos
 	t.pos++
-	plain := true
+	plain, ascii := true, true
 	for t.pos < len(t.src) {
 		c := t.src[t.pos]
 		switch {
 		case c == '"':
 			t.pos++
-			if plain {
-				return t.src[start+1 : t.pos-1], nil
+			body := t.src[start+1 : t.pos-1]
+			if plain && (ascii || utf8.ValidString(body)) {
+				return span{int32(start + 1), int32(len(body))}, false, nil
 			}
-			var s string
-			if err := json.Unmarshal([]byte(t.src[start:t.pos]), &s); err != nil {
-				return "", &syntaxError{msg: "invalid string", offset: start}
-			}
-			return s, nil
+			return t.unescape(start)
 		case c == '\\':
 			plain = false
 			t.pos += 2
 		case c < 0x20:
-			return "", t.fail("invalid control character in string")
+			return span{}, false, t.fail("invalid control character in string")
 		default:
 			if c >= 0x80 {
-				plain = false
+				ascii = false
 			}
 			t.pos++
 		}
 	}
 	t.pos = len(t.src)
-	return "", t.fail("")
+	return span{}, false, t.fail("")
+}
+
+// unescape decodes the string token from start to t.pos into t.strs.
+func (t *tree) unescape(start int) (span, bool, error) {
+	var s string
+	if err := json.Unmarshal([]byte(t.src[start:t.pos]), &s); err != nil {
+		return span{}, false, &syntaxError{msg: "invalid string", offset: start}
+	}
+	t.strs = append(t.strs, s)
+	return span{int32(len(t.strs) - 1), int32(len(s))}, true, nil
 }
 
 // number reads a number token and checks it against JSON's grammar.
-func (t *tree) number() (string, error) {
+func (t *tree) number() (span, error) {
 	start := t.pos
 	if t.src[t.pos] == '-' {
 		t.pos++
@@ -295,12 +363,12 @@ func (t *tree) number() (string, error) {
 	case t.pos < len(t.src) && t.src[t.pos] == '0':
 		t.pos++
 	case t.digits() == 0:
-		return "", t.fail("invalid character in numeric literal")
+		return span{}, t.fail("invalid character in numeric literal")
 	}
 	if t.pos < len(t.src) && t.src[t.pos] == '.' {
 		t.pos++
 		if t.digits() == 0 {
-			return "", t.fail("invalid character after decimal point in numeric literal")
+			return span{}, t.fail("invalid character after decimal point in numeric literal")
 		}
 	}
 	if t.pos < len(t.src) && (t.src[t.pos] == 'e' || t.src[t.pos] == 'E') {
@@ -309,10 +377,10 @@ func (t *tree) number() (string, error) {
 			t.pos++
 		}
 		if t.digits() == 0 {
-			return "", t.fail("invalid character in exponent of numeric literal")
+			return span{}, t.fail("invalid character in exponent of numeric literal")
 		}
 	}
-	return t.src[start:t.pos], nil
+	return span{int32(start), int32(t.pos - start)}, nil
 }
 
 func (t *tree) digits() int {
@@ -328,13 +396,13 @@ func (t *tree) digits() int {
 func (t *tree) describe(n node) string {
 	switch n.kind {
 	case kString:
-		s := n.text
+		s := t.text(n)
 		if len(s) > 32 {
 			s = s[:32] + "..."
 		}
 		return "string " + strconv.Quote(s)
 	case kNumber:
-		return "number " + n.text
+		return "number " + t.text(n)
 	default:
 		return n.kind.String()
 	}

@@ -19,9 +19,9 @@ func toAny(t *tree, n node) any {
 	case kFalse:
 		return false
 	case kNumber:
-		return json.Number(n.text)
+		return json.Number(t.text(n))
 	case kString:
-		return n.text
+		return t.text(n)
 	case kArray:
 		out := []any{}
 		for _, c := range t.children(n) {
@@ -31,7 +31,7 @@ func toAny(t *tree, n node) any {
 	default:
 		out := map[string]any{}
 		for _, c := range t.children(n) {
-			out[c.key] = toAny(t, c)
+			out[t.key(c)] = toAny(t, c)
 		}
 		return out
 	}

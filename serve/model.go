@@ -34,8 +34,9 @@ type Model struct {
 	net       *nn.Model
 	threshold float32
 	columns   []column
-	index     map[string]int // column name -> position in columns
-	header    []string       // column names, in columns' order
+	index     map[string]int        // column name -> position in columns
+	header    []string              // column names, in columns' order
+	parser    *dataset.RecordParser // parses rows laid out as header
 	// weights and intercept make the network's logit a linear function of
 	// its inputs (it has no activation between its two layers):
 	// logit = intercept + sum_i weights[i]*x[i], with nn's W1ᵀW2 and
@@ -64,6 +65,10 @@ func NewModel(spec *dataset.Spec, net *nn.Model, threshold float64) (*Model, err
 	}
 	m := &Model{spec: spec, net: net, threshold: float32(threshold)}
 	m.indexColumns()
+	var err error
+	if m.parser, err = dataset.NewRecordParser(spec, "request", m.header); err != nil {
+		return nil, fmt.Errorf("serve: model: %w", err)
+	}
 	m.weights, m.intercept = linear(net)
 	return m, nil
 }

@@ -130,19 +130,28 @@ func (s *Server) SetModel(m *Model) { s.model.Store(m) }
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Run serves on ln until ctx is done, then stops accepting connections and
-// waits up to ShutdownTimeout for in-flight requests to finish. It returns
-// nil after a clean shutdown. Run closes ln.
-func (s *Server) Run(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
+// maxHeaderBytes bounds a request's header block.
+const maxHeaderBytes = 64 << 10
+
+// httpServer builds the net/http server Run uses: every timeout is set, so
+// no client can hold a connection or a goroutine without bound.
+func (s *Server) httpServer() *http.Server {
+	return &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      s.cfg.WriteTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+}
+
+// Run serves on ln until ctx is done, then stops accepting connections and
+// waits up to ShutdownTimeout for in-flight requests to finish. It returns
+// nil after a clean shutdown. Run closes ln.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	srv := s.httpServer()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("serving", "addr", ln.Addr().String(), "model", s.cfg.ModelName,

@@ -76,9 +76,9 @@ func (r *rows) set(t *tree, at where, row, col int, v node) error {
 	case v.kind == kNull:
 		r.cells[k] = ""
 	case v.kind == kNumber:
-		r.cells[k] = v.text
+		r.cells[k] = t.text(v)
 	case v.kind == kString && c.kind == categoricalCol:
-		r.cells[k] = v.text
+		r.cells[k] = t.text(v)
 	default:
 		want := "a number or null"
 		if c.kind == categoricalCol {
@@ -95,7 +95,7 @@ func (r *rows) set(t *tree, at where, row, col int, v node) error {
 func (r *rows) addRow(t *tree, at where, obj node) error {
 	row := r.grow(1)
 	for _, v := range t.children(obj) {
-		col, ok := r.m.index[v.key]
+		col, ok := r.m.index[t.key(v)]
 		if !ok {
 			continue
 		}
@@ -116,8 +116,8 @@ func (r *rows) addTable(t *tree, at where, data node) error {
 	if rowOf, ok := r.uniformKeys(t, data); ok {
 		base := r.grow(len(rowOf))
 		for _, c := range t.children(data) {
-			if col, ok := r.m.index[c.key]; ok {
-				at.key = c.key
+			if col, ok := r.m.index[t.key(c)]; ok {
+				at.key = t.key(c)
 				for i, v := range t.children(c) {
 					if err := r.set(t, at, base+rowOf[i], col, v); err != nil {
 						return err
@@ -134,15 +134,15 @@ func (r *rows) addTable(t *tree, at where, data node) error {
 	base := r.grow(len(keys))
 	dense := len(keys) == 0 || keys[len(keys)-1] == len(keys)-1
 	for _, c := range t.children(data) {
-		col, ok := r.m.index[c.key]
+		col, ok := r.m.index[t.key(c)]
 		if !ok {
 			continue
 		}
-		at.key = c.key
+		at.key = t.key(c)
 		for i, v := range t.children(c) {
 			k := i
 			if c.kind == kObject {
-				k, _ = rowKey(v.key) // checked by indexKeys
+				k, _ = rowKey(t.key(v)) // checked by indexKeys
 			}
 			if !dense {
 				k, _ = slices.BinarySearch(keys, k)
@@ -162,7 +162,7 @@ func (r *rows) addTable(t *tree, at where, data node) error {
 func (r *rows) uniformKeys(t *tree, data node) (rowOf []int, ok bool) {
 	var first []node
 	for _, c := range t.children(data) {
-		if _, ok := r.m.index[c.key]; !ok {
+		if _, ok := r.m.index[t.key(c)]; !ok {
 			continue
 		}
 		if c.kind != kObject {
@@ -177,7 +177,7 @@ func (r *rows) uniformKeys(t *tree, data node) (rowOf []int, ok bool) {
 			return nil, false
 		}
 		for i := range kids {
-			if kids[i].key != first[i].key {
+			if t.key(kids[i]) != t.key(first[i]) {
 				return nil, false
 			}
 		}
@@ -187,7 +187,7 @@ func (r *rows) uniformKeys(t *tree, data node) (rowOf []int, ok bool) {
 	}
 	keys := r.keys[:0]
 	for _, v := range first {
-		k, ok := rowKey(v.key)
+		k, ok := rowKey(t.key(v))
 		if !ok {
 			return nil, false
 		}
@@ -210,7 +210,7 @@ func (r *rows) uniformKeys(t *tree, data node) (rowOf []int, ok bool) {
 func (r *rows) indexKeys(t *tree, at where, data node) ([]int, error) {
 	keys := r.keys[:0]
 	for _, c := range t.children(data) {
-		col, ok := r.m.index[c.key]
+		col, ok := r.m.index[t.key(c)]
 		if !ok {
 			continue
 		}
@@ -221,18 +221,18 @@ func (r *rows) indexKeys(t *tree, at where, data node) ([]int, error) {
 			}
 		case kObject:
 			for _, v := range t.children(c) {
-				k, ok := rowKey(v.key)
+				k, ok := rowKey(t.key(v))
 				if !ok {
-					at.table, at.key = true, c.key
+					at.table, at.key = true, t.key(c)
 					return nil, &InputError{Field: at.String(),
 						Column: r.m.columns[col].name, Row: -1,
-						Reason: fmt.Sprintf("row key %q is not a non-negative integer", v.key)}
+						Reason: fmt.Sprintf("row key %q is not a non-negative integer", t.key(v))}
 				}
 				keys = append(keys, k)
 			}
 		default:
 			at.suffix = ".data"
-			return nil, &InputError{Field: at.String(), Column: c.key, Row: -1,
+			return nil, &InputError{Field: at.String(), Column: t.key(c), Row: -1,
 				Reason: "want an object of row keys to values, or a list, got " + t.describe(c)}
 		}
 	}
@@ -257,7 +257,7 @@ func (r *rows) check(field string) error {
 }
 
 // matrix runs the training code's preprocessing on the rows: the same
-// dataset.FromRecords as CSV files get, then dataset.Preprocess with the
+// parsing as dataset.FromRecords (through the model's RecordParser), then dataset.Preprocess with the
 // model's spec. records is scratch storage, reused across calls.
 func (r *rows) matrix(records [][]string) (*dataset.Matrix, [][]string, error) {
 	nc := len(r.m.columns)
@@ -265,7 +265,7 @@ func (r *rows) matrix(records [][]string) (*dataset.Matrix, [][]string, error) {
 	for i := 0; i < r.n; i++ {
 		records = append(records, r.cells[i*nc:(i+1)*nc:(i+1)*nc])
 	}
-	tab, err := dataset.FromRecords(r.m.spec, "request", r.m.header, records)
+	tab, err := r.m.parser.Parse(records)
 	if err != nil {
 		return nil, records, errorf(ErrInvalidInput, "%v", err)
 	}

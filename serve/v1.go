@@ -122,6 +122,9 @@ func (st *reqState) decodeV1(m *Model, body string) (output, error) {
 	if root.kind != kObject {
 		return 0, invalid("Unrecognized request format: want a JSON object, got %s", root.kind)
 	}
+	if err := t.duplicate(root, "request"); err != nil {
+		return 0, err
+	}
 	field := "instances"
 	list, ok := t.member(root, field)
 	if in, ok2 := t.member(root, "inputs"); ok2 {
@@ -166,7 +169,7 @@ func tableOf(t *tree, m *Model, in node) (node, bool) {
 		return node{}, false
 	}
 	d := t.children(in)[0]
-	if _, col := m.index["data"]; col || d.key != "data" || d.kind != kObject {
+	if _, col := m.index["data"]; col || t.key(d) != "data" || d.kind != kObject {
 		return node{}, false
 	}
 	return d, true
@@ -181,13 +184,16 @@ func outputParam(t *tree, root node) (output, error) {
 	if p.kind != kObject {
 		return 0, invalid(`"parameters": want an object, got %s`, t.describe(p))
 	}
+	if err := t.duplicate(p, "parameters"); err != nil {
+		return 0, err
+	}
 	o, ok := t.member(p, "output")
 	switch {
 	case !ok || o.kind == kNull:
 		return outLabels, nil
-	case o.kind == kString && o.text == OutputLabels:
+	case o.kind == kString && t.text(o) == OutputLabels:
 		return outLabels, nil
-	case o.kind == kString && o.text == OutputProbabilities:
+	case o.kind == kString && t.text(o) == OutputProbabilities:
 		return outProbabilities, nil
 	}
 	return 0, invalid(`"parameters.output": want %q or %q, got %s`,

@@ -183,6 +183,9 @@ func (st *reqState) decodeV2(m *Model, body string) (v2Request, error) {
 		if root.kind != kObject {
 			return req, invalid("Unrecognized request format: want a JSON object, got %s", root.kind)
 		}
+		if err := t.duplicate(root, "request"); err != nil {
+			return req, err
+		}
 		if req.id, err = requestID(t, root); err != nil {
 			return req, err
 		}
@@ -194,7 +197,7 @@ func (st *reqState) decodeV2(m *Model, body string) (v2Request, error) {
 			return req, err
 		}
 		if len(ins) == 1 && ins[0].name == PreprocessedInput {
-			req.x, err = preprocessed(m, ins[0])
+			req.x, err = preprocessed(t, m, ins[0])
 			return req, err
 		}
 		if err := st.columns(m, ins); err != nil {
@@ -214,7 +217,7 @@ func requestID(t *tree, root node) (string, error) {
 	case id.kind != kString:
 		return "", invalid(`"id": want a string, got %s`, t.describe(id))
 	}
-	return id.text, nil
+	return t.text(id), nil
 }
 
 // outputsAsked reads "outputs": which of probability and label to return
@@ -230,9 +233,9 @@ func outputsAsked(t *tree, root node) (prob, label bool, err error) {
 	for i, o := range t.children(outs) {
 		n, _ := t.member(o, "name")
 		switch {
-		case o.kind == kObject && n.kind == kString && n.text == OutputProbability:
+		case o.kind == kObject && n.kind == kString && t.text(n) == OutputProbability:
 			prob = true
-		case o.kind == kObject && n.kind == kString && n.text == OutputLabel:
+		case o.kind == kObject && n.kind == kString && t.text(n) == OutputLabel:
 			label = true
 		default:
 			return false, false, invalid(`"outputs[%d]": want {"name": %q} or {"name": %q}`,
@@ -266,12 +269,15 @@ func readTensor(t *tree, i int, in node) (tensor, error) {
 	if in.kind != kObject {
 		return ts, invalid("%s: want a tensor object, got %s", field, t.describe(in))
 	}
+	if err := t.duplicate(in, field); err != nil {
+		return ts, err
+	}
 	name, _ := t.member(in, "name")
 	dt, _ := t.member(in, "datatype")
 	shape, _ := t.member(in, "shape")
 	data, hasData := t.member(in, "data")
 	switch {
-	case name.kind != kString || name.text == "":
+	case name.kind != kString || t.text(name) == "":
 		return ts, invalid("%s.name: want a non-empty string", field)
 	case dt.kind != kString:
 		return ts, invalid("%s.datatype: want a string", field)
@@ -280,12 +286,12 @@ func readTensor(t *tree, i int, in node) (tensor, error) {
 	case !hasData:
 		return ts, invalid("%s.data: missing", field)
 	}
-	ts.name, ts.datatype = name.text, dt.text
+	ts.name, ts.datatype = t.text(name), t.text(dt)
 	ts.at = where{list: "inputs", index: i, name: ts.name, suffix: ".data"}
 	ts.field = fmt.Sprintf("%s (%q)", field, ts.name)
 	n := int64(1)
 	for _, d := range t.children(shape) {
-		v, err := strconv.ParseInt(d.text, 10, 32)
+		v, err := strconv.ParseInt(t.text(d), 10, 32)
 		if d.kind != kNumber || err != nil || v < 0 {
 			return ts, invalid("%s.shape: want non-negative integer sizes, got %s", ts.field, t.describe(d))
 		}
@@ -347,7 +353,7 @@ func (st *reqState) columns(m *Model, ins []tensor) error {
 		} else if rows != n {
 			return invalid("%s: %d rows, the first column tensor has %d", ts.field, rows, n)
 		}
-		if err := checkDatatype(m.columns[col], ts); err != nil {
+		if err := checkDatatype(&st.tree, m.columns[col], ts); err != nil {
 			return err
 		}
 		for i, v := range ts.data {
@@ -361,7 +367,7 @@ func (st *reqState) columns(m *Model, ins []tensor) error {
 
 // checkDatatype checks a column tensor's datatype against the column, and
 // that integer tensors hold integers.
-func checkDatatype(c column, ts tensor) error {
+func checkDatatype(t *tree, c column, ts tensor) error {
 	switch dt := ts.datatype; {
 	case c.kind == categoricalCol && dt == "BYTES":
 		return nil
@@ -369,9 +375,9 @@ func checkDatatype(c column, ts tensor) error {
 		return nil
 	case c.kind == numericCol && (strings.HasPrefix(dt, "INT") || strings.HasPrefix(dt, "UINT")):
 		for i, v := range ts.data {
-			if v.kind == kNumber && strings.ContainsAny(v.text, ".eE") {
+			if v.kind == kNumber && strings.ContainsAny(t.text(v), ".eE") {
 				return &InputError{Field: ts.field + ".data", Column: c.name, Row: i,
-					Reason: fmt.Sprintf("%s tensor holds %s", dt, v.text)}
+					Reason: fmt.Sprintf("%s tensor holds %s", dt, t.text(v))}
 			}
 		}
 		if slices.Contains([]string{"INT8", "INT16", "INT32", "INT64",
@@ -388,7 +394,7 @@ func checkDatatype(c column, ts tensor) error {
 }
 
 // preprocessed reads the PreprocessedInput tensor into a matrix.
-func preprocessed(m *Model, ts tensor) (*dataset.Matrix, error) {
+func preprocessed(t *tree, m *Model, ts tensor) (*dataset.Matrix, error) {
 	w := m.spec.Width()
 	if ts.datatype != "FP32" && ts.datatype != "FP64" {
 		return nil, invalid("%s.datatype: %q, want FP32", ts.field, ts.datatype)
@@ -398,19 +404,15 @@ func preprocessed(m *Model, ts tensor) (*dataset.Matrix, error) {
 	}
 	x := &dataset.Matrix{Rows: int(ts.shape[0]), Cols: w, X: make([]float32, len(ts.data))}
 	for k, v := range ts.data {
-		f, err := strconv.ParseFloat(v.text, 32)
+		f, err := strconv.ParseFloat(t.text(v), 32)
 		if v.kind != kNumber || err != nil {
 			return nil, &InputError{Field: ts.field + ".data", Column: m.spec.Inputs[k%w],
-				Row: k / w, Reason: "want a finite number, got " + describeNode(v)}
+				Row: k / w, Reason: "want a finite number, got " + t.describe(v)}
 		}
 		x.X[k] = float32(f)
 	}
 	return x, nil
 }
-
-// describeNode is tree.describe for callers without the tree (it does
-// not need one for scalars).
-func describeNode(n node) string { return (*tree)(nil).describe(n) }
 
 // appendV2Response encodes the infer answer.
 func appendV2Response(b []byte, name string, req v2Request, probs []float32, thr float32) []byte {
