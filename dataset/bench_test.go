@@ -135,6 +135,7 @@ func BenchmarkFromRecords(b *testing.B) {
 	header, rows := requestRows(b)
 	spec := PDKSpec()
 	b.ReportAllocs()
+	start := cpuClock()
 	for b.Loop() {
 		t, err := FromRecords(spec, "request", header, rows)
 		if err != nil {
@@ -145,6 +146,7 @@ func BenchmarkFromRecords(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64((cpuClock()-start).Microseconds())/float64(b.N), "cpu-us/op")
 }
 
 // requestRows returns the header and 10 rows of a generated file.
@@ -189,6 +191,7 @@ func BenchmarkRecordParser(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	start := cpuClock()
 	for b.Loop() {
 		t, err := p.Parse(rows)
 		if err != nil {
@@ -199,4 +202,5 @@ func BenchmarkRecordParser(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64((cpuClock()-start).Microseconds())/float64(b.N), "cpu-us/op")
 }

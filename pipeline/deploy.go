@@ -6,10 +6,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"time"
 
+	"github.com/kserve/kserve/pkg/apis/serving/v1beta1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/churn-pdk/churn/checkpoint"
@@ -48,6 +52,10 @@ type DeployOptions struct {
 	WaitTimeout time.Duration
 	// PollInterval is the readiness polling interval; 0 means 5s.
 	PollInterval time.Duration
+	// KeepFailed leaves a replaced service's new spec in place when its
+	// generation is not ready in time, instead of putting the previous
+	// spec back.
+	KeepFailed bool
 }
 
 func (o *DeployOptions) defaults(getenv func(string) string) {
@@ -171,8 +179,16 @@ func (d *Deployer) Deploy(ctx context.Context, opts DeployOptions) (*DeployResul
 }
 
 // Apply fetches the planned version from Determined, places its files
-// where KServe reads them and creates or replaces the InferenceService,
-// then, with Wait, waits for it to be ready and prints its URL.
+// where KServe reads them and only then creates or replaces the
+// InferenceService; with Wait it waits for the new generation to be ready
+// and prints its URL.
+//
+// A failure before the update leaves the service as it was: model files
+// go to a location named by the version and existing objects are never
+// replaced. When the new generation is not ready in time, the spec and
+// annotations of the previous service are put back (unless KeepFailed),
+// so that the object names what KServe still serves: KServe keeps routing
+// to the last ready revision while a newer one is not ready.
 func (d *Deployer) Apply(ctx context.Context, p *DeployPlan) (*DeployResult, error) {
 	opts, info := p.Options, p.Info
 	if opts.Store.Scheme != StorePFS && d.Store == nil {
@@ -187,7 +203,12 @@ func (d *Deployer) Apply(ctx context.Context, p *DeployPlan) (*DeployResult, err
 		"model", info.Name, "version", info.Version)
 	res := &DeployResult{Info: info}
 	var err error
-	if res.StorageURI, err = d.placeModel(ctx, opts, p.Env, info); err != nil {
+	if res.StorageURI, err = d.placeModel(ctx, opts, p.Env, info, log); err != nil {
+		return nil, err
+	}
+	svc := d.Services(opts.Namespace)
+	prev, err := currentService(ctx, svc, opts)
+	if err != nil {
 		return nil, err
 	}
 	want := InferenceService(ServiceSpec{
@@ -195,7 +216,6 @@ func (d *Deployer) Apply(ctx context.Context, p *DeployPlan) (*DeployResult, err
 		StorageURI: res.StorageURI, PachID: info.Version, ServiceAccount: opts.ServiceAccount,
 		Tolerations: opts.Tolerations, Resources: opts.Resources,
 	})
-	svc := d.Services(opts.Namespace)
 	if res.Applied, err = ApplyInferenceService(ctx, svc, want); err != nil {
 		return nil, err
 	}
@@ -207,7 +227,7 @@ func (d *Deployer) Apply(ctx context.Context, p *DeployPlan) (*DeployResult, err
 	ready, err := WaitReady(ctx, svc, opts.Name, res.Applied.Object.Generation,
 		opts.PollInterval, opts.WaitTimeout, log)
 	if err != nil {
-		return res, err
+		return res, d.notReady(ctx, svc, opts, prev, res, err, log)
 	}
 	res.URL = ServiceURL(ready)
 	log.Info("InferenceService ready", "name", opts.Name, "url", res.URL)
@@ -217,10 +237,56 @@ func (d *Deployer) Apply(ctx context.Context, p *DeployPlan) (*DeployResult, err
 	return res, nil
 }
 
+// currentService reads the service the deploy replaces (nil when there is
+// none), before anything is changed.
+func currentService(ctx context.Context, svc InferenceServices, opts DeployOptions) (
+	*v1beta1.InferenceService, error) {
+	cur, err := svc.Get(ctx, opts.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: deploy: read InferenceService %s/%s: %w",
+			opts.Namespace, opts.Name, err)
+	}
+	return cur, nil
+}
+
+// notReady handles a new generation that did not become ready: it puts
+// the previous spec back (unless KeepFailed or there was none) and
+// returns an error saying what is served now.
+func (d *Deployer) notReady(ctx context.Context, svc InferenceServices, opts DeployOptions,
+	prev *v1beta1.InferenceService, res *DeployResult, waitErr error, log *slog.Logger) error {
+	gen := res.Applied.Object.Generation
+	if prev == nil {
+		return fmt.Errorf("pipeline: deploy: %w; it was created by this deploy and is left "+
+			"in place (nothing served before)", waitErr)
+	}
+	was := prev.Annotations[AnnotationPachID]
+	if opts.KeepFailed {
+		return fmt.Errorf("pipeline: deploy: %w; --keep-failed: the spec of version %q stays, "+
+			"KServe keeps serving its last ready revision (version %q)", waitErr,
+			res.Info.Version, was)
+	}
+	// A fresh context: the wait may have ended because ctx did.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	back, err := RollBack(rctx, svc, prev, gen)
+	if err != nil {
+		return fmt.Errorf("pipeline: deploy: %w; roll back to version %q failed: %v",
+			waitErr, was, err)
+	}
+	log.Warn("InferenceService rolled back", "name", opts.Name, "failed_version",
+		res.Info.Version, "failed_generation", gen, "version", was,
+		"generation", back.Generation)
+	return fmt.Errorf("pipeline: deploy: %w; rolled back to version %q (generation %d); "+
+		"KServe serves that version's last ready revision", waitErr, was, back.Generation)
+}
+
 // placeModel fetches the version from Determined, checks it loads, and
 // makes it readable to KServe; it returns the storage URI.
 func (d *Deployer) placeModel(ctx context.Context, opts DeployOptions, env WorkerEnv,
-	info *ModelInfo) (string, error) {
+	info *ModelInfo, log *slog.Logger) (string, error) {
 	v, err := d.Det.ModelVersion(ctx, info.Name, info.Number)
 	if err != nil {
 		return "", fmt.Errorf("pipeline: deploy: model %q version %d: %w", info.Name, info.Number, err)
@@ -243,7 +309,7 @@ func (d *Deployer) placeModel(ctx context.Context, opts DeployOptions, env Worke
 			v.Checkpoint.UUID, info.Name, v.Version, err)
 	}
 	if opts.Store.Scheme != StorePFS {
-		return uploadDir(ctx, d.Store, opts.Store, filepath.Join(info.Name, info.Version), dir)
+		return publishDir(ctx, d.Store, opts.Store, path.Join(info.Name, info.Version), dir, log)
 	}
 	return pfsStorageURI(opts, env, info, dir)
 }

@@ -243,8 +243,8 @@ func TestDeployRetriesConflict(t *testing.T) {
 	if _, err := f.d.Deploy(context.Background(), f.options(t)); err != nil {
 		t.Fatalf("Deploy: %v", err)
 	}
-	if updates.Load() != 2 || gets.Load() != 2 {
-		t.Errorf("updates %d gets %d, want 2 and 2 (one retry after the conflict)",
+	if updates.Load() != 2 || gets.Load() != 3 {
+		t.Errorf("updates %d gets %d, want 2 and 3 (a first read, one retry after the conflict)",
 			updates.Load(), gets.Load())
 	}
 	if diff := diffISVC(t, f.stored(t), parseISVC(t, wantCreated)); diff != "" {
@@ -277,8 +277,8 @@ func TestDeployWaitsForGeneration(t *testing.T) {
 			}
 			isvc := obj.(*v1beta1.InferenceService).DeepCopy()
 			switch n := polls.Add(1); {
-			case n <= 1: // the apply's read
-			case n <= 3: // the previous revision is still the ready one
+			case n <= 2: // the deploy's and the apply's reads
+			case n <= 4: // the previous revision is still the ready one
 				isvc.Status = readyStatus(1, "http://old.example")
 			default:
 				isvc.Status = readyStatus(2, "http://customer-churn.models.example.com")
@@ -294,8 +294,8 @@ func TestDeployWaitsForGeneration(t *testing.T) {
 	if want := "http://customer-churn.models.example.com"; res.URL != want || f.out.String() != want+"\n" {
 		t.Errorf("URL %q, printed %q; want %q", res.URL, f.out.String(), want)
 	}
-	if n := polls.Load(); n != 4 {
-		t.Errorf("gets = %d, want 4 (apply, two stale-ready polls, ready)", n)
+	if n := polls.Load(); n != 5 {
+		t.Errorf("gets = %d, want 5 (deploy, apply, two stale-ready polls, ready)", n)
 	}
 }
 

@@ -153,6 +153,44 @@ func ApplyInferenceService(ctx context.Context, c InferenceServices,
 	return out, nil
 }
 
+// RollBack puts prev's spec and the annotations the deploy step manages
+// back on the service, provided it is still at generation gen (the one
+// the failed deploy applied): a newer change by someone else is left
+// alone. Conflicts are retried on a fresh read.
+func RollBack(ctx context.Context, c InferenceServices, prev *v1beta1.InferenceService,
+	gen int64) (*v1beta1.InferenceService, error) {
+	var out *v1beta1.InferenceService
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := c.Get(ctx, prev.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if cur.Generation != gen {
+			return fmt.Errorf("it is at generation %d, not %d: changed since, left alone",
+				cur.Generation, gen)
+		}
+		next := cur.DeepCopy()
+		next.Spec = *prev.Spec.DeepCopy()
+		if next.Annotations == nil {
+			next.Annotations = map[string]string{}
+		}
+		for _, k := range []string{AnnotationPachID, AnnotationIstioInject} {
+			if v, ok := prev.Annotations[k]; ok {
+				next.Annotations[k] = v
+			} else {
+				delete(next.Annotations, k)
+			}
+		}
+		out, err = c.Update(ctx, next, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: roll back InferenceService %s/%s: %w",
+			prev.Namespace, prev.Name, err)
+	}
+	return out, nil
+}
+
 // ErrNotReady means an InferenceService did not become ready in time.
 var ErrNotReady = errors.New("pipeline: InferenceService not ready")
 

@@ -53,11 +53,17 @@ func (l StoreLocation) URI(key string) string {
 	return l.Scheme + "://" + l.Bucket + "/" + path.Join(l.Prefix, key)
 }
 
-// ObjectStore is what the deploy step needs from a bucket store.
+// ObjectStore is what the deploy step needs from a bucket store;
+// *minio.Client implements it.
 type ObjectStore interface {
 	// FPutObject uploads the local file to bucket/key.
 	FPutObject(ctx context.Context, bucket, key, file string, opts minio.PutObjectOptions) (
 		minio.UploadInfo, error)
+	// StatObject reads an object's size, ETag and user metadata.
+	StatObject(ctx context.Context, bucket, key string, opts minio.StatObjectOptions) (
+		minio.ObjectInfo, error)
+	// ListObjects lists the objects under opts.Prefix.
+	ListObjects(ctx context.Context, bucket string, opts minio.ListObjectsOptions) <-chan minio.ObjectInfo
 }
 
 var _ ObjectStore = (*minio.Client)(nil)
@@ -113,35 +119,6 @@ func NewS3Store(cfg S3StoreConfig) (*minio.Client, error) {
 		return nil, fmt.Errorf("pipeline: model store %s: %w", u.Host, err)
 	}
 	return c, nil
-}
-
-// uploadDir uploads every file under dir to loc's bucket under
-// <prefix>/<sub>/ and returns the storage URI of that directory.
-func uploadDir(ctx context.Context, s ObjectStore, loc StoreLocation,
-	sub, dir string) (string, error) {
-	base := path.Join(loc.Prefix, sub)
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
-		key := path.Join(base, rel)
-		_, err = s.FPutObject(ctx, loc.Bucket, key, p, minio.PutObjectOptions{
-			ContentType: "application/octet-stream",
-		})
-		if err != nil {
-			return fmt.Errorf("upload %s to %s: %w", rel, loc.URI(path.Join(sub, rel)), err)
-		}
-		return nil
-	})
-	if err != nil {
-		return "", fmt.Errorf("pipeline: model store: %w", err)
-	}
-	return loc.URI(sub), nil
 }
 
 // sameFiles reports the first difference between two directory trees

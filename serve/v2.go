@@ -3,6 +3,7 @@ package serve
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -285,6 +286,8 @@ func readTensor(t *tree, i int, in node) (tensor, error) {
 		return ts, invalid("%s.shape: want a list of sizes", field)
 	case !hasData:
 		return ts, invalid("%s.data: missing", field)
+	case data.kind != kArray:
+		return ts, invalid("%s.data: want a list, got %s", field, t.describe(data))
 	}
 	ts.name, ts.datatype = t.text(name), t.text(dt)
 	ts.at = where{list: "inputs", index: i, name: ts.name, suffix: ".data"}
@@ -292,8 +295,9 @@ func readTensor(t *tree, i int, in node) (tensor, error) {
 	n := int64(1)
 	for _, d := range t.children(shape) {
 		v, err := strconv.ParseInt(t.text(d), 10, 32)
-		if d.kind != kNumber || err != nil || v < 0 {
-			return ts, invalid("%s.shape: want non-negative integer sizes, got %s", ts.field, t.describe(d))
+		if d.kind != kNumber || err != nil || v < 0 || (v > 0 && n > math.MaxInt32/v) {
+			return ts, invalid("%s.shape: want non-negative integer sizes of at most 2^31 "+
+				"values in all, got %s", ts.field, t.describe(d))
 		}
 		ts.shape = append(ts.shape, v)
 		n *= v
