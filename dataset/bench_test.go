@@ -129,6 +129,34 @@ func BenchmarkPreprocess(b *testing.B) {
 	})
 }
 
+// BenchmarkPreprocessSplit measures what a run does after Load: Split (two
+// views) and Preprocess of both sides, at the recipe's test size.
+func BenchmarkPreprocessSplit(b *testing.B) {
+	sizes(b, func(b *testing.B, rows int) {
+		path, size := benchFile(b, rows)
+		spec := PDKSpec()
+		tab, _, err := Load(spec, true, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(size)
+		b.ReportAllocs()
+		start := cpuClock()
+		for b.Loop() {
+			tr, va, err := Split(tab, 0.2, 42)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, part := range []*Table{tr, va} {
+				if _, err := Preprocess(spec, part, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		report(b, rows, cpuClock()-start)
+	})
+}
+
 // BenchmarkFromRecords measures a serving-sized request: 10 rows through
 // FromRecords and Preprocess.
 func BenchmarkFromRecords(b *testing.B) {

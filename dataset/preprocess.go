@@ -13,10 +13,15 @@ type plan struct {
 	same  []int     // dictionary codes below same[j] are category indexes
 	look  [][]int32 // code same[j]+i -> category index look[j][i], -1 unseen
 	off   []int     // first input of each categorical block
+	to    []int32   // output row of each column row, -1 for none; nil: the same
+	n     int       // column rows to read
 }
 
 func newPlan(spec *Spec, t *Table) (*plan, error) {
-	p := &plan{num: make([][]float64, 0, len(spec.Numeric))}
+	p := &plan{num: make([][]float64, 0, len(spec.Numeric)), n: t.n}
+	if t.rows != nil {
+		p.to, p.n = outputRows(t.rows)
+	}
 	for k, c := range spec.Numeric {
 		j := indexAt(t.numName, c.Name, k)
 		if j < 0 {
@@ -40,6 +45,23 @@ func newPlan(spec *Spec, t *Table) (*plan, error) {
 		off += len(c.Categories)
 	}
 	return p, nil
+}
+
+// outputRows inverts a view's rows: to[i] is the output row of column row
+// i, -1 when the view does not hold it; n is the number of column rows
+// worth reading (one past the last held).
+func outputRows(rows []int) (to []int32, n int) {
+	for _, i := range rows {
+		n = max(n, i+1)
+	}
+	to = make([]int32, n)
+	for i := range to {
+		to[i] = -1
+	}
+	for k, i := range rows {
+		to[i] = int32(k)
+	}
+	return to, n
 }
 
 // lookup maps a column's dictionary to its categories. Tables built with
@@ -90,6 +112,12 @@ func indexOf(names []string, name string) int {
 // Preprocess standardises and one-hot encodes t into a Matrix, computing in
 // float64 and storing float32. It adds its counts to rep when rep is non-nil.
 //
+// A view (as Split gives) is not copied: Preprocess reads the viewed
+// columns in order, as for a whole table, and writes each row held to its
+// place in the output. Reading in order rather than gathering through the
+// view's index keeps the reads sequential; the writes, a row at a time,
+// land in a block of rows that stays in cache.
+//
 // A numeric input is float32((x - mean) / std), the value pandas gives for
 // the same column before a cast to float32; a missing x gives 0, as the
 // mean imputed. A categorical block has a 1 at its value's category and 0
@@ -105,13 +133,13 @@ func Preprocess(spec *Spec, t *Table, rep *Report) (*Matrix, error) {
 	m := &Matrix{Rows: t.n, Cols: w, X: make([]float32, t.n*w)}
 	missing := make([]int, len(spec.Numeric))
 	unseen := make([]int, len(spec.Categorical))
-	for lo := 0; lo < t.n; lo += blockRows {
-		hi := min(lo+blockRows, t.n)
+	for lo := 0; lo < p.n; lo += blockRows {
+		hi := min(lo+blockRows, p.n)
 		p.numeric(spec, m.X, w, lo, hi, missing)
 		p.categorical(m.X, w, lo, hi, unseen)
 	}
 	if t.label != nil {
-		m.Y = append([]float32(nil), t.label...)
+		m.Y = gather(t, t.label)
 	}
 	if rep != nil {
 		for j, c := range spec.Numeric {
@@ -124,43 +152,64 @@ func Preprocess(spec *Spec, t *Table, rep *Report) (*Matrix, error) {
 	return m, nil
 }
 
-// numeric fills the numeric inputs of rows [lo, hi).
+// numeric fills the numeric inputs of column rows [lo, hi).
 func (p *plan) numeric(spec *Spec, x []float32, w, lo, hi int, missing []int) {
 	for j, c := range spec.Numeric {
-		col := p.num[j][lo:hi]
-		mean, std := c.Mean, c.Std
-		k := lo*w + j
-		for _, v := range col {
-			if v != v { // NaN: missing, imputed with the mean
-				missing[j]++
-				x[k] = 0
-			} else {
-				x[k] = float32((v - mean) / std)
+		col, mean, std := p.num[j], c.Mean, c.Std
+		if p.to == nil {
+			for k, v := range col[lo:hi] {
+				x[(lo+k)*w+j] = scaled(v, mean, std, &missing[j])
 			}
-			k += w
+			continue
+		}
+		for i, out := range p.to[lo:hi] {
+			if out >= 0 {
+				x[int(out)*w+j] = scaled(col[lo+i], mean, std, &missing[j])
+			}
 		}
 	}
 }
 
-// categorical fills the one-hot inputs of rows [lo, hi).
+// scaled returns float32((v - mean) / std), or 0 for a missing (NaN) v,
+// imputed with the mean, which it counts in missing.
+func scaled(v, mean, std float64, missing *int) float32 {
+	if v != v {
+		*missing++
+		return 0
+	}
+	return float32((v - mean) / std)
+}
+
+// categorical fills the one-hot inputs of column rows [lo, hi).
 func (p *plan) categorical(x []float32, w, lo, hi int, unseen []int) {
 	for j, codes := range p.codes {
-		look, same := p.look[j], int32(p.same[j])
-		k := lo*w + p.off[j]
-		for _, code := range codes[lo:hi] {
-			c := code
-			if code >= same {
-				c = -1
-				if look != nil {
-					c = look[code-same]
-				}
+		if p.to == nil {
+			for k, code := range codes[lo:hi] {
+				p.oneHot(x, (lo+k)*w, j, code, &unseen[j])
 			}
-			if c >= 0 {
-				x[k+int(c)] = 1
-			} else {
-				unseen[j]++
+			continue
+		}
+		for i, out := range p.to[lo:hi] {
+			if out >= 0 {
+				p.oneHot(x, int(out)*w, j, codes[lo+i], &unseen[j])
 			}
-			k += w
 		}
 	}
+}
+
+// oneHot sets the input of category code of column j in the row starting
+// at x[row], or counts code in unseen when it is no category.
+func (p *plan) oneHot(x []float32, row, j int, code int32, unseen *int) {
+	c := code
+	if same := int32(p.same[j]); code >= same {
+		c = -1
+		if look := p.look[j]; look != nil {
+			c = look[code-same]
+		}
+	}
+	if c < 0 {
+		*unseen++
+		return
+	}
+	x[row+p.off[j]+int(c)] = 1
 }

@@ -21,6 +21,11 @@ func (m *Matrix) Row(i int) []float32 { return m.X[i*m.Cols : (i+1)*m.Cols] }
 // parsed to float64 (NaN where missing), categorical columns as strings
 // (held dictionary-encoded) and the label when present. A Table is
 // read-only once built; its methods may be called from several goroutines.
+//
+// A Table may be a view of another's rows (Split gives views): rows then
+// lists, in order, the rows of the columns it holds, which it shares with
+// the table it views. A view costs an index per row, not a copy of every
+// value, so splitting a table for training does not double its memory.
 type Table struct {
 	n       int
 	numName []string
@@ -28,6 +33,27 @@ type Table struct {
 	catName []string
 	cat     []catColumn
 	label   []float32 // nil when the rows carry no label
+	rows    []int     // the columns' rows, in order; nil for all of them
+}
+
+// row returns the index in the columns of the table's row i.
+func (t *Table) row(i int) int {
+	if t.rows == nil {
+		return i
+	}
+	return t.rows[i]
+}
+
+// gather returns the rows of col that the table holds, as a new slice.
+func gather[E any](t *Table, col []E) []E {
+	if t.rows == nil {
+		return append([]E(nil), col...)
+	}
+	out := make([]E, len(t.rows))
+	for k, i := range t.rows {
+		out[k] = col[i]
+	}
+	return out
 }
 
 // Len returns the number of rows.
@@ -42,14 +68,17 @@ func (t *Table) Labels() []float32 {
 	if t.label == nil {
 		return nil
 	}
-	return append([]float32(nil), t.label...)
+	return gather(t, t.label)
 }
 
 // Positives returns the number of rows labelled positive.
 func (t *Table) Positives() int {
+	if t.label == nil {
+		return 0
+	}
 	n := 0
-	for _, y := range t.label {
-		if y == 1 {
+	for i := range t.n {
+		if t.label[t.row(i)] == 1 {
 			n++
 		}
 	}
@@ -61,7 +90,7 @@ func (t *Table) Positives() int {
 func (t *Table) Numeric(name string) ([]float64, bool) {
 	for j, n := range t.numName {
 		if n == name {
-			return append([]float64(nil), t.num[j]...), true
+			return gather(t, t.num[j]), true
 		}
 	}
 	return nil, false
@@ -72,34 +101,25 @@ func (t *Table) Numeric(name string) ([]float64, bool) {
 func (t *Table) Categorical(name string) ([]string, bool) {
 	for j, n := range t.catName {
 		if n == name {
-			return t.cat[j].values(), true
+			return t.cat[j].values(t), true
 		}
 	}
 	return nil, false
 }
 
-// subset returns the rows idx of t, in that order.
+// subset returns a view of the rows idx of t, in that order, sharing t's
+// columns.
 func (t *Table) subset(idx []int) *Table {
-	s := &Table{n: len(idx), numName: t.numName, catName: t.catName}
-	s.num = make([][]float64, len(t.num))
-	for j, col := range t.num {
-		c := make([]float64, len(idx))
+	s := *t
+	s.n = len(idx)
+	s.rows = idx
+	if t.rows != nil {
+		s.rows = make([]int, len(idx))
 		for k, i := range idx {
-			c[k] = col[i]
-		}
-		s.num[j] = c
-	}
-	s.cat = make([]catColumn, len(t.cat))
-	for j, col := range t.cat {
-		s.cat[j] = col.subset(idx)
-	}
-	if t.label != nil {
-		s.label = make([]float32, len(idx))
-		for k, i := range idx {
-			s.label[k] = t.label[i]
+			s.rows[k] = t.rows[i]
 		}
 	}
-	return s
+	return &s
 }
 
 // Concat returns the rows of tables one after the other. The tables must
@@ -127,13 +147,13 @@ func Concat(tables ...*Table) (*Table, error) {
 	}
 	for _, t := range tables {
 		for j := range t.num {
-			out.num[j] = append(out.num[j], t.num[j]...)
+			out.num[j] = append(out.num[j], gather(t, t.num[j])...)
 		}
 		for j := range t.cat {
-			out.cat[j] = out.cat[j].appendColumn(t.cat[j])
+			out.cat[j] = out.cat[j].appendColumn(t.cat[j].subset(t))
 		}
 		if withLabel {
-			out.label = append(out.label, t.label...)
+			out.label = append(out.label, gather(t, t.label)...)
 		}
 	}
 	return out, nil
@@ -157,7 +177,8 @@ func equalNames(a, b []string) bool {
 // permuted as numpy's RandomState(seed).permutation(n) permutes them (see
 // mt19937), the first ceil(testSize*n) go to validation and the rest, in
 // permutation order, to training. Both tables must get at least one row.
-// The same seed, size and row count give the same split.
+// The same seed, size and row count give the same split. The two tables
+// are views of t's rows: they share its columns rather than copy them.
 func Split(t *Table, testSize float64, seed int64) (train, val *Table, err error) {
 	tr, va, err := splitIndices(t.n, testSize, seed)
 	if err != nil {
@@ -190,22 +211,22 @@ type catColumn struct {
 	codes []int32
 }
 
-// values returns the column as strings.
-func (c catColumn) values() []string {
-	out := make([]string, len(c.codes))
-	for i, code := range c.codes {
-		out[i] = c.dict[code]
+// values returns the rows of the column that t holds, as strings.
+func (c catColumn) values(t *Table) []string {
+	out := make([]string, t.n)
+	for i := range out {
+		out[i] = c.dict[c.codes[t.row(i)]]
 	}
 	return out
 }
 
-// subset returns rows idx, sharing the dictionary.
-func (c catColumn) subset(idx []int) catColumn {
-	s := catColumn{dict: c.dict, codes: make([]int32, len(idx))}
-	for k, i := range idx {
-		s.codes[k] = c.codes[i]
+// subset returns the rows of the column that t holds, sharing the
+// dictionary (and the codes, when t is not a view).
+func (c catColumn) subset(t *Table) catColumn {
+	if t.rows == nil {
+		return c
 	}
-	return s
+	return catColumn{dict: c.dict, codes: gather(t, c.codes)}
 }
 
 // appendColumn returns c followed by d, with d's codes moved onto a merged

@@ -60,6 +60,7 @@ func publishDir(ctx context.Context, s ObjectStore, loc StoreLocation, sub, dir 
 		if fresh {
 			uploaded++
 		}
+		log.Debug("model file in place", "key", key, "size", f.size, "uploaded", fresh)
 	}
 	if err := verifyDir(ctx, s, loc.Bucket, base, files); err != nil {
 		return "", err

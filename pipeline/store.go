@@ -17,6 +17,9 @@ import (
 	"github.com/churn-pdk/churn/experiment"
 )
 
+// storeMaxRetries is how many times the model store client sends a request.
+const storeMaxRetries = 5
+
 // StorePFS is the model store that serves the model files straight from
 // the training pipeline's output commit through the S3 gateway.
 const StorePFS = "pfs"
@@ -114,6 +117,10 @@ func NewS3Store(cfg S3StoreConfig) (*minio.Client, error) {
 		Secure:    u.Scheme == "https",
 		Region:    cfg.Region,
 		Transport: cfg.Transport,
+		// Each request (stat, list, upload of a file: a seekable body) is
+		// sent up to this many times on connection errors and on 408,
+		// 429, 499, 5xx, with jittered backoff from 200ms capped at 1s.
+		MaxRetries: storeMaxRetries,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: model store %s: %w", u.Host, err)

@@ -25,6 +25,10 @@
 // Every error answer is {"error": "..."} with the status KServe uses: 400
 // for a malformed body or a bad value (naming the field, column and row),
 // 404 for an unknown model or route, 405 for a wrong method, 413 for a body
-// over the limit, 415 for a Content-Type that is not JSON, 501 for model versions, 503 while the model is not loaded
-// or when more requests are in flight than the server admits.
+// over the limit, 415 for a Content-Type that cannot be JSON (none, JSON
+// types, text/plain and curl's default form type are read as JSON), 501
+// for model versions, 503 while the model is not loaded or when more
+// requests are in flight than the server admits. No input a client sends
+// gets a 5xx otherwise: serve/testdata/hostile holds the corpus that
+// checks it.
 package serve

@@ -119,10 +119,10 @@ func (t *tree) parse(src string) (node, error) {
 	t.nodes, t.stack = t.nodes[:0], t.stack[:0]
 	clear(t.strs)
 	t.strs = t.strs[:0]
-	root, err := t.value()
-	if err != nil {
+	if err := t.value(); err != nil {
 		return node{}, err
 	}
+	root := t.stack[0]
 	t.space()
 	if t.pos < len(t.src) {
 		return node{}, t.fail("invalid character after top-level value")
@@ -179,38 +179,46 @@ func (t *tree) space() {
 	}
 }
 
-func (t *tree) value() (node, error) {
+// value parses one value and pushes its node on t.stack.
+func (t *tree) value() error {
 	t.space()
 	if t.pos >= len(t.src) {
-		return node{}, t.fail("")
+		return t.fail("")
 	}
 	switch c := t.src[t.pos]; {
-	case c == '{':
-		return t.object()
-	case c == '[':
-		return t.array()
 	case c == '"':
 		s, esc, err := t.str()
 		n := node{kind: kString, text: s}
 		if esc {
 			n.esc = escText
 		}
-		return n, err
+		t.stack = append(t.stack, n)
+		return err
 	case c == '-' || (c >= '0' && c <= '9'):
 		s, err := t.number()
-		return node{kind: kNumber, text: s}, err
-	case strings.HasPrefix(t.src[t.pos:], "null"):
-		t.pos += 4
-		return node{kind: kNull}, nil
-	case strings.HasPrefix(t.src[t.pos:], "true"):
-		t.pos += 4
-		return node{kind: kTrue}, nil
-	case strings.HasPrefix(t.src[t.pos:], "false"):
-		t.pos += 5
-		return node{kind: kFalse}, nil
-	default:
-		return node{}, t.fail("invalid character looking for beginning of value")
+		t.stack = append(t.stack, node{kind: kNumber, text: s})
+		return err
+	case c == '{':
+		return t.object()
+	case c == '[':
+		return t.array()
 	}
+	return t.literal()
+}
+
+// literal parses null, true or false.
+func (t *tree) literal() error {
+	for _, l := range [...]struct {
+		text string
+		kind kind
+	}{{"null", kNull}, {"true", kTrue}, {"false", kFalse}} {
+		if strings.HasPrefix(t.src[t.pos:], l.text) {
+			t.pos += len(l.text)
+			t.stack = append(t.stack, node{kind: l.kind})
+			return nil
+		}
+	}
+	return t.fail("invalid character looking for beginning of value")
 }
 
 // enter and leave track nesting for arrays and objects.
@@ -222,89 +230,90 @@ func (t *tree) enter() error {
 	return nil
 }
 
-// leave moves the children pushed since base from the stack to the tree.
-func (t *tree) leave(k kind, base int) node {
+// leave moves the children pushed since base from the stack to the tree
+// and pushes their container in their place.
+func (t *tree) leave(k kind, base int) {
 	t.depth--
 	t.pos++ // the closing bracket
 	n := node{kind: k, first: int32(len(t.nodes)), count: int32(len(t.stack) - base)}
 	t.nodes = append(t.nodes, t.stack[base:]...)
-	t.stack = t.stack[:base]
-	return n
+	t.stack = append(t.stack[:base], n)
 }
 
-func (t *tree) array() (node, error) {
+func (t *tree) array() error {
 	if err := t.enter(); err != nil {
-		return node{}, err
+		return err
 	}
 	base := len(t.stack)
 	t.space()
 	if t.pos < len(t.src) && t.src[t.pos] == ']' {
-		return t.leave(kArray, base), nil
+		t.leave(kArray, base)
+		return nil
 	}
 	for {
-		v, err := t.value()
-		if err != nil {
-			return node{}, err
+		if err := t.value(); err != nil {
+			return err
 		}
-		t.stack = append(t.stack, v)
 		t.space()
 		if t.pos >= len(t.src) {
-			return node{}, t.fail("")
+			return t.fail("")
 		}
 		switch t.src[t.pos] {
 		case ',':
 			t.pos++
 		case ']':
-			return t.leave(kArray, base), nil
+			t.leave(kArray, base)
+			return nil
 		default:
-			return node{}, t.fail("invalid character after array element")
+			return t.fail("invalid character after array element")
 		}
 	}
 }
 
-func (t *tree) object() (node, error) {
+func (t *tree) object() error {
 	if err := t.enter(); err != nil {
-		return node{}, err
+		return err
 	}
 	base := len(t.stack)
 	t.space()
 	if t.pos < len(t.src) && t.src[t.pos] == '}' {
-		return t.leave(kObject, base), nil
+		t.leave(kObject, base)
+		return nil
 	}
 	for {
 		t.space()
 		if t.pos >= len(t.src) || t.src[t.pos] != '"' {
-			return node{}, t.fail("invalid character looking for beginning of object key")
+			return t.fail("invalid character looking for beginning of object key")
 		}
 		key, esc, err := t.str()
 		if err != nil {
-			return node{}, err
+			return err
 		}
 		t.space()
 		if t.pos >= len(t.src) || t.src[t.pos] != ':' {
-			return node{}, t.fail("invalid character after object key")
+			return t.fail("invalid character after object key")
 		}
 		t.pos++
-		v, err := t.value()
-		if err != nil {
-			return node{}, err
+		if err := t.value(); err != nil {
+			return err
 		}
+		v := &t.stack[len(t.stack)-1]
 		v.key = key
 		if esc {
 			v.esc |= escKey
 		}
-		t.stack = append(t.stack, v)
 		t.space()
 		if t.pos >= len(t.src) {
-			return node{}, t.fail("")
+			return t.fail("")
 		}
 		switch t.src[t.pos] {
 		case ',':
 			t.pos++
 		case '}':
-			return t.leave(kObject, base), nil
+			t.leave(kObject, base)
+			return nil
 		default:
-			return node{}, t.fail("invalid character after object key:value pair")
+			return t.fail("invalid character after object key:value pair")
 		}
 	}
 }

@@ -105,10 +105,9 @@ func TestTreeParseSeeds(t *testing.T) {
 	}
 }
 
-// Ensures no V1 or V2 body makes the decoders panic, and every refusal is
-// a 400.
-func FuzzDecode(f *testing.F) {
-	fx := trained(f)
+// decodeSeeds adds the JSON seeds, bodies of both protocols and the
+// hostile corpus bodies under 1 KiB to f's corpus.
+func decodeSeeds(f *testing.F, fx *fixture) {
 	for _, s := range jsonSeeds {
 		f.Add(s)
 	}
@@ -116,16 +115,37 @@ func FuzzDecode(f *testing.F) {
 	f.Add(string(body))
 	f.Add(tableBody(fx.header, fx.valRows[:3], []int{0, 1, 2}))
 	f.Add(`{"inputs":[{"name":"months","datatype":"INT64","shape":[2,1],"data":[[1],[2]]}]}`)
+	for _, h := range hostileCorpus(f, fx) {
+		if len(h.body) < 1<<10 {
+			f.Add(h.body)
+		}
+	}
+}
+
+// Ensures no V1 body makes the decoder or the preprocessing panic, and
+// every refusal is a 400.
+func FuzzDecodeV1(f *testing.F) {
+	fx := trained(f)
+	decodeSeeds(f, fx)
 	f.Fuzz(func(t *testing.T, s string) {
 		st := new(reqState)
-		if _, err := st.decodeV1(fx.model, s); err == nil {
+		_, err := st.decodeV1(fx.model, s)
+		if err == nil {
 			_, err = st.matrix()
-			if err != nil && StatusOf(err) != 400 {
-				t.Fatalf("V1 %q: %v (status %d)", s, err, StatusOf(err))
-			}
-		} else if StatusOf(err) != 400 {
+		}
+		if err != nil && StatusOf(err) != 400 {
 			t.Fatalf("V1 %q: %v (status %d)", s, err, StatusOf(err))
 		}
+	})
+}
+
+// Ensures no V2 body makes the decoder or the preprocessing panic, and
+// every refusal is a 400.
+func FuzzDecodeV2(f *testing.F) {
+	fx := trained(f)
+	decodeSeeds(f, fx)
+	f.Fuzz(func(t *testing.T, s string) {
+		st := new(reqState)
 		if _, err := st.decodeV2(fx.model, s); err != nil && StatusOf(err) != 400 {
 			t.Fatalf("V2 %q: %v (status %d)", s, err, StatusOf(err))
 		}

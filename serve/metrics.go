@@ -2,6 +2,7 @@ package serve
 
 import (
 	"strconv"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -16,8 +17,11 @@ var latencyBuckets = []float64{
 type metrics struct {
 	preprocess, predict, postprocess, explain prometheus.Observer
 	requests                                  *prometheus.CounterVec
-	inFlight                                  prometheus.Gauge
-	shed                                      prometheus.Counter
+	// counters caches requests' children by method and status, so that
+	// counting a request looks up no labels once its pair has been seen.
+	counters [len(methods)][600]atomic.Pointer[prometheus.Counter]
+	inFlight prometheus.Gauge
+	shed     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, model string) (*metrics, error) {
@@ -56,13 +60,29 @@ func newMetrics(reg prometheus.Registerer, model string) (*metrics, error) {
 	return m, nil
 }
 
-// count records one answered request. Methods outside a fixed set are
-// counted as "other", so label values stay bounded.
+// methods are the method label's values; any other method counts as the
+// last, so label values stay bounded.
+var methods = [...]string{"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "OTHER"}
+
+// count records one answered request.
 func (m *metrics) count(method string, code int) {
-	switch method {
-	case "GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH":
-	default:
-		method = "OTHER"
+	i := len(methods) - 1
+	for k, v := range methods[:i] {
+		if v == method {
+			i = k
+			break
+		}
 	}
-	m.requests.WithLabelValues(strconv.Itoa(code), method).Inc()
+	if code < 0 || code >= len(m.counters[i]) {
+		m.requests.WithLabelValues(strconv.Itoa(code), methods[i]).Inc()
+		return
+	}
+	slot := &m.counters[i][code]
+	c := slot.Load()
+	if c == nil {
+		cc := m.requests.WithLabelValues(strconv.Itoa(code), methods[i])
+		slot.Store(&cc)
+		c = &cc
+	}
+	(*c).Inc()
 }

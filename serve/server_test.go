@@ -388,3 +388,36 @@ func waitInFlight(t *testing.T, s *Server) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// Ensures the net/http server Run uses has every timeout and the header
+// limit set, from Config or from the defaults, so no client can hold a
+// connection or a goroutine without bound.
+func TestHTTPServerTimeouts(t *testing.T) {
+	s := newServer(t, Config{})
+	srv := s.httpServer()
+	for name, got := range map[string]time.Duration{
+		"ReadHeaderTimeout": srv.ReadHeaderTimeout, "ReadTimeout": srv.ReadTimeout,
+		"WriteTimeout": srv.WriteTimeout, "IdleTimeout": srv.IdleTimeout,
+	} {
+		if got <= 0 {
+			t.Errorf("%s = %v, want > 0", name, got)
+		}
+	}
+	if srv.ReadHeaderTimeout != DefaultReadHeaderTimeout || srv.ReadTimeout != DefaultReadTimeout ||
+		srv.WriteTimeout != DefaultWriteTimeout || srv.IdleTimeout != DefaultIdleTimeout {
+		t.Errorf("timeouts %v %v %v %v, want the defaults", srv.ReadHeaderTimeout,
+			srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout)
+	}
+	if srv.MaxHeaderBytes != maxHeaderBytes || srv.ErrorLog == nil || srv.Handler == nil {
+		t.Errorf("MaxHeaderBytes %d, ErrorLog %v, Handler %v", srv.MaxHeaderBytes, srv.ErrorLog,
+			srv.Handler)
+	}
+	s = newServer(t, Config{ReadHeaderTimeout: time.Second, ReadTimeout: 2 * time.Second,
+		WriteTimeout: 3 * time.Second, IdleTimeout: 4 * time.Second})
+	srv = s.httpServer()
+	if srv.ReadHeaderTimeout != time.Second || srv.ReadTimeout != 2*time.Second ||
+		srv.WriteTimeout != 3*time.Second || srv.IdleTimeout != 4*time.Second {
+		t.Errorf("timeouts %v %v %v %v, want 1s 2s 3s 4s", srv.ReadHeaderTimeout,
+			srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout)
+	}
+}

@@ -1,3 +1,5 @@
+//go:build !predictor
+
 package main
 
 import (
@@ -138,7 +140,7 @@ type deployFlags struct {
 	tolerations, requests, limits           string
 	kubeconfig, image, store, storeEndpoint string
 	storeRegion, input, inputDir, branch    string
-	wait                                    bool
+	wait, keepFailed                        bool
 	waitTimeout, pollInterval               time.Duration
 }
 
@@ -147,7 +149,7 @@ func (f *deployFlags) options() (pipeline.DeployOptions, error) {
 	o := pipeline.DeployOptions{Name: f.name, Namespace: f.namespace,
 		ServiceAccount: f.serviceAccount, Image: f.image, Input: f.input, InputDir: f.inputDir,
 		InputBranch: f.branch, Wait: f.wait, WaitTimeout: f.waitTimeout,
-		PollInterval: f.pollInterval}
+		PollInterval: f.pollInterval, KeepFailed: f.keepFailed}
 	var err error
 	if o.Tolerations, err = pipeline.ParseTolerations(f.tolerations); err != nil {
 		return o, err
@@ -177,8 +179,10 @@ func (a *app) pipelineDeployCmd() *cobra.Command {
 			"output commit through the S3 gateway (--model-store pfs), or a copy uploaded " +
 			"to s3:// or gs:// (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY " +
 			"or the workload's role). The service is created, or replaced with conflict " +
-			"retries. With --wait it waits for the new generation to be Ready and prints " +
-			"its URL.",
+			"retries, only once the model files are in place and verified. With --wait it " +
+			"waits for the new generation to be Ready and prints its URL; if it is not " +
+			"ready in time, the previous spec is put back (KServe keeps serving the last " +
+			"ready revision meanwhile) and the step exits non-zero.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.deploy(cmd, &f) },
 	}
@@ -196,6 +200,8 @@ func (a *app) pipelineDeployCmd() *cobra.Command {
 	fl.StringVar(&f.kubeconfig, "k8s-config-file", "", "kubeconfig file (default: in-cluster config)")
 	fl.BoolVar(&f.wait, "wait", false, "wait until the service is ready and print its URL")
 	fl.DurationVar(&f.waitTimeout, "wait-timeout", 10*time.Minute, "how long --wait waits")
+	fl.BoolVar(&f.keepFailed, "keep-failed", false, "when --wait times out, leave the new spec "+
+		"in place instead of putting the previous one back")
 	fl.DurationVar(&f.pollInterval, "poll-interval", 5*time.Second, "readiness polling interval")
 	fl.StringVar(&f.image, "image", pipeline.DefaultPredictorImage,
 		"predictor image (entrypoint: churn serve)")

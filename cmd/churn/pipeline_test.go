@@ -1,3 +1,5 @@
+//go:build !predictor
+
 package main
 
 import (
@@ -152,6 +154,10 @@ func TestDeploymentPipelineSpecs(t *testing.T) {
 		}
 		if err := opts.Validate(); err != nil {
 			t.Errorf("%s: %v", name, err)
+		}
+		if flag("wait") != "true" || flag("keep-failed") != "false" {
+			t.Errorf("%s: --wait %s --keep-failed %s; want a deploy that waits for the new "+
+				"generation and rolls back when it is not ready", name, flag("wait"), flag("keep-failed"))
 		}
 		if opts.Name != "customer-churn" || opts.Resources.Requests.Memory().String() != "4Gi" ||
 			opts.Resources.Limits.Cpu().String() != "10" {

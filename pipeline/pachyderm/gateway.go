@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -46,7 +47,26 @@ type GatewayConfig struct {
 	Transport http.RoundTripper
 	// Logger receives debug lines; nil discards them.
 	Logger *slog.Logger
+	// MaxRetries is how many times minio-go sends one request that met a
+	// connection error or a retryable status (408, 429, 499, 500, 502,
+	// 503, 504, 520), with jittered backoff from 200ms capped at 1s; 0
+	// means DefaultMaxRetries.
+	MaxRetries int
+	// DownloadAttempts is how many times a download that broke off after
+	// its response began (a dropped connection, a short body) starts over;
+	// 0 means DefaultDownloadAttempts.
+	DownloadAttempts int
+	// RetryDelay is the wait before the second download attempt, doubled
+	// for each later one; 0 means DefaultRetryDelay.
+	RetryDelay time.Duration
 }
+
+// Retry defaults of GatewayConfig.
+const (
+	DefaultMaxRetries       = 5
+	DefaultDownloadAttempts = 4
+	DefaultRetryDelay       = 500 * time.Millisecond
+)
 
 // Gateway reads commits through Pachyderm's S3 gateway with minio-go.
 //
@@ -56,9 +76,11 @@ type GatewayConfig struct {
 // and signs the request itself. Listing uses ListObjects V1, the only
 // version the gateway implements.
 type Gateway struct {
-	client *minio.Client
-	tr     *aliasTransport
-	log    *slog.Logger
+	client   *minio.Client
+	tr       *aliasTransport
+	log      *slog.Logger
+	attempts int
+	delay    time.Duration
 }
 
 // NewGateway returns a Gateway for cfg.
@@ -82,6 +104,7 @@ func NewGateway(cfg GatewayConfig) (*Gateway, error) {
 		Transport:    tr,
 		Region:       region,
 		BucketLookup: minio.BucketLookupPath,
+		MaxRetries:   orDefault(cfg.MaxRetries, DefaultMaxRetries),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pachyderm: gateway %s: %w", u.Host, err)
@@ -90,7 +113,17 @@ func NewGateway(cfg GatewayConfig) (*Gateway, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Gateway{client: client, tr: tr, log: log}, nil
+	return &Gateway{client: client, tr: tr, log: log,
+		attempts: orDefault(cfg.DownloadAttempts, DefaultDownloadAttempts),
+		delay:    orDefault(cfg.RetryDelay, DefaultRetryDelay)}, nil
+}
+
+// orDefault returns v, or def when v is not positive.
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // endpointURL parses a gateway address.
@@ -122,46 +155,110 @@ type Object struct {
 	ETag string
 }
 
-// List returns every file of commit c, sorted by key.
+// List returns every file of commit c, sorted by key. A listing that
+// breaks off is started over, like a download.
 func (g *Gateway) List(ctx context.Context, c Commit) ([]Object, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	alias := g.tr.alias(c.Bucket())
+	where := fmt.Sprintf("s3://%s/ (%s)", c.Bucket(), c)
+	var objs []Object
+	err := g.retry(ctx, where, func() (err error) {
+		objs, err = g.list(ctx, c)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pachyderm: list %s: %w", where, err)
+	}
+	g.log.Debug("listed commit", "commit", c.String(), "files", len(objs))
+	return objs, nil
+}
+
+// list makes one attempt at List.
+func (g *Gateway) list(ctx context.Context, c Commit) ([]Object, error) {
 	opts := minio.ListObjectsOptions{Recursive: true, UseV1: true}
 	var objs []Object
-	for info := range g.client.ListObjects(ctx, alias, opts) {
+	for info := range g.client.ListObjects(ctx, g.tr.alias(c.Bucket()), opts) {
 		if info.Err != nil {
-			return nil, fmt.Errorf("pachyderm: list %s: %w", c, info.Err)
+			return nil, info.Err
 		}
 		if strings.HasSuffix(info.Key, "/") {
 			continue
 		}
 		objs = append(objs, Object{Key: info.Key, Size: info.Size, ETag: info.ETag})
 	}
-	g.log.Debug("listed commit", "commit", c.String(), "files", len(objs))
 	return objs, nil
 }
 
-// Download writes file key of commit c to path, through a temporary file
-// in the same directory, so that path is either whole or absent.
-func (g *Gateway) Download(ctx context.Context, c Commit, key, path string) error {
+// Download writes file o of commit c to path, through a temporary file in
+// the same directory, so that path is either whole or absent. The copy
+// must have o's size, and the object read must carry o's ETag (the file
+// did not change since it was listed); a failed or short read is retried
+// from the start up to the configured attempts. Errors name the bucket
+// and key.
+func (g *Gateway) Download(ctx context.Context, c Commit, o Object, path string) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	obj, err := g.client.GetObject(ctx, g.tr.alias(c.Bucket()), key, minio.GetObjectOptions{})
+	where := fmt.Sprintf("s3://%s/%s (%s)", c.Bucket(), o.Key, c)
+	err := g.retry(ctx, where, func() error { return g.download(ctx, c, o, path) })
 	if err != nil {
-		return fmt.Errorf("pachyderm: get %s:/%s: %w", c, key, err)
-	}
-	defer obj.Close()
-	if err := writeFileAtomic(path, obj); err != nil {
-		return fmt.Errorf("pachyderm: get %s:/%s: %w", c, key, err)
+		return fmt.Errorf("pachyderm: get %s: %w", where, err)
 	}
 	return nil
 }
 
-// writeFileAtomic copies r into path through a temporary sibling.
-func writeFileAtomic(path string, r io.Reader) error {
+// retry runs f up to the configured attempts, waiting RetryDelay,
+// doubled each time, between them. An errChanged or a cancelled context
+// ends it at once.
+func (g *Gateway) retry(ctx context.Context, what string, f func() error) error {
+	var err error
+	for try := 1; ; try++ {
+		if err = f(); err == nil || errors.Is(err, errChanged) || ctx.Err() != nil ||
+			try >= g.attempts || !retryable(err) {
+			return err
+		}
+		g.log.Debug("gateway read failed; retrying", "object", what, "attempt", try,
+			"error", err.Error())
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(g.delay * time.Duration(1<<(try-1))):
+		}
+	}
+}
+
+// retryable reports whether starting a read over may help: not when the
+// gateway answered with a client error (no such key or bucket, access
+// denied), which minio-go has already not retried.
+func retryable(err error) bool {
+	r := minio.ToErrorResponse(err)
+	return r.StatusCode == 0 || r.StatusCode >= 500 || r.StatusCode == 408 || r.StatusCode == 429
+}
+
+// errChanged means an object is not the one listed: retrying cannot help.
+var errChanged = errors.New("object changed since it was listed")
+
+// download makes one attempt at Download.
+func (g *Gateway) download(ctx context.Context, c Commit, o Object, path string) error {
+	obj, err := g.client.GetObject(ctx, g.tr.alias(c.Bucket()), o.Key, minio.GetObjectOptions{})
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	st, err := obj.Stat()
+	if err != nil {
+		return err
+	}
+	if o.ETag != "" && st.ETag != o.ETag {
+		return fmt.Errorf("%w: etag %q, listed %q", errChanged, st.ETag, o.ETag)
+	}
+	return writeFileAtomic(path, obj, o.Size)
+}
+
+// writeFileAtomic copies r into path through a temporary sibling; the
+// copy must be exactly size bytes.
+func writeFileAtomic(path string, r io.Reader, size int64) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -169,7 +266,10 @@ func writeFileAtomic(path string, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(tmp, r)
+	n, err := io.Copy(tmp, r)
+	if err == nil && n != size {
+		err = fmt.Errorf("read %d bytes, listed size %d", n, size)
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

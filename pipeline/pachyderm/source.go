@@ -224,7 +224,7 @@ func (src *Source) place(ctx context.Context, g *Gateway, s Settings, o Object,
 		}
 	}
 	p := filepath.Join(dir, rel)
-	return p, g.Download(ctx, s.commit(s.Commit), o.Key, p)
+	return p, g.Download(ctx, s.commit(s.Commit), o, p)
 }
 
 // fetchMount reads every matching file of the mount in place.

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -36,11 +37,13 @@ type Gateway struct {
 	// token is the access key requests must be signed with ("" = any).
 	token string
 
-	// mu guards files, commits and requests.
+	// mu guards the fields below.
 	mu       sync.Mutex
 	files    map[string][]byte
 	commits  []string
 	requests []string
+	faults   []*injected
+	fired    int
 }
 
 // New starts a gateway for repo@branch in project, closed when t ends.
@@ -76,7 +79,13 @@ func (g *Gateway) check(next http.Handler) http.Handler {
 			return
 		}
 		if g.token != "" && key != g.token {
-			http.Error(w, "access denied", http.StatusForbidden)
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?>`+
+				`<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`)
+			return
+		}
+		if kind, ok := g.takeFault(r); ok {
+			g.fail(w, r, kind, next)
 			return
 		}
 		next.ServeHTTP(w, r)
