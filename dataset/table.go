@@ -23,8 +23,8 @@ func (m *Matrix) Row(i int) []float32 { return m.X[i*m.Cols : (i+1)*m.Cols] }
 // read-only once built; its methods may be called from several goroutines.
 //
 // A Table may be a view of another's rows (Split gives views): rows then
-// lists, in order, the rows of the columns it holds, which it shares with
-// the table it views. A view costs an index per row, not a copy of every
+// lists, in order, the distinct rows of the columns it holds, which it
+// shares with the table it views. A view costs an index per row, not a copy of every
 // value, so splitting a table for training does not double its memory.
 type Table struct {
 	n       int

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -237,6 +238,11 @@ func (d *Deployer) Apply(ctx context.Context, p *DeployPlan) (*DeployResult, err
 	return res, nil
 }
 
+// ErrRollBackFailed means a deploy whose new generation was not ready
+// could not put the previous spec back: the service's spec and pach_id
+// name a version that KServe is not serving.
+var ErrRollBackFailed = errors.New("roll back failed")
+
 // currentService reads the service the deploy replaces (nil when there is
 // none), before anything is changed.
 func currentService(ctx context.Context, svc InferenceServices, opts DeployOptions) (
@@ -273,8 +279,8 @@ func (d *Deployer) notReady(ctx context.Context, svc InferenceServices, opts Dep
 	defer cancel()
 	back, err := RollBack(rctx, svc, prev, gen)
 	if err != nil {
-		return fmt.Errorf("pipeline: deploy: %w; roll back to version %q failed: %v",
-			waitErr, was, err)
+		return fmt.Errorf("pipeline: deploy: %w; %w: to version %q: %v",
+			waitErr, ErrRollBackFailed, was, err)
 	}
 	log.Warn("InferenceService rolled back", "name", opts.Name, "failed_version",
 		res.Info.Version, "failed_generation", gen, "version", was,

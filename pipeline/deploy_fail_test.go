@@ -293,3 +293,29 @@ func sha256Hex(s string) string {
 	h, _ := hashReader(strings.NewReader(s))
 	return h
 }
+
+// Ensures the readiness wait rides out API server errors and stops at
+// once when the service is gone.
+func TestWaitReadyTransientErrors(t *testing.T) {
+	w := newFailWorld(t)
+	var gets atomic.Int32
+	w.cs.PrependReactor("get", "inferenceservices",
+		func(k8stesting.Action) (bool, runtime.Object, error) {
+			if gets.Add(1) <= 2 {
+				return true, nil, apierrors.NewInternalError(errors.New("etcd leader changed"))
+			}
+			return false, nil, nil
+		})
+	svc := w.cs.ServingV1beta1().InferenceServices("models")
+	got, err := WaitReady(context.Background(), svc, churnModel, 1, time.Millisecond,
+		time.Second, discard())
+	if err != nil || got.Annotations[AnnotationPachID] != oldVersion || gets.Load() != 3 {
+		t.Fatalf("WaitReady = %v after %d reads, want the ready service on the third", err,
+			gets.Load())
+	}
+	_, err = WaitReady(context.Background(), svc, "gone", 1, time.Millisecond, time.Second,
+		discard())
+	if !apierrors.IsNotFound(err) || errors.Is(err, ErrNotReady) {
+		t.Errorf("WaitReady(missing) = %v, want NotFound at once", err)
+	}
+}

@@ -207,7 +207,11 @@ func WaitReady(ctx context.Context, c InferenceServices, name string, gen int64,
 	for {
 		cur, err := c.Get(ctx, name, metav1.GetOptions{})
 		if err != nil && ctx.Err() == nil {
-			return nil, fmt.Errorf("pipeline: wait for InferenceService %s: %w", name, err)
+			if permanent(err) {
+				return nil, fmt.Errorf("pipeline: wait for InferenceService %s: %w", name, err)
+			}
+			// The API server or the client's rate limit: poll again.
+			log.Info("InferenceService not read", "name", name, "error", err.Error())
 		}
 		if err == nil {
 			last = cur
@@ -225,6 +229,13 @@ func WaitReady(ctx context.Context, c InferenceServices, name string, gen int64,
 		case <-tick.C:
 		}
 	}
+}
+
+// permanent reports whether a read error will not go away by polling:
+// the service is gone, or the step may not read it.
+func permanent(err error) bool {
+	return apierrors.IsNotFound(err) || apierrors.IsForbidden(err) ||
+		apierrors.IsUnauthorized(err) || apierrors.IsBadRequest(err)
 }
 
 // notReadyReason describes why a service is not ready.

@@ -17,6 +17,10 @@ import (
 	"github.com/churn-pdk/churn/trial"
 )
 
+// ErrExperimentFailed means the train step's experiment ended in a state
+// other than COMPLETED.
+var ErrExperimentFailed = errors.New("pipeline: train: experiment did not complete")
+
 // Experiment states the train step tells apart.
 const stateCompleted = "STATE_COMPLETED"
 
@@ -130,6 +134,9 @@ func (t *Trainer) Train(ctx context.Context, opts TrainOptions) (*TrainResult, e
 	latest, err := t.latestVersion(ctx, opts.Model)
 	if err != nil {
 		return nil, err
+	}
+	if latest != nil && latest.Name == env.JobID {
+		return t.resume(ctx, opts, env, latest)
 	}
 	res, err := t.prepare(raw, opts, env, latest)
 	if err != nil {
@@ -325,8 +332,8 @@ func (t *Trainer) run(ctx context.Context, raw map[string]any, opts TrainOptions
 		return fmt.Errorf("pipeline: train: experiment %d: %w", res.Experiment, err)
 	}
 	if state != stateCompleted {
-		return fmt.Errorf("pipeline: train: experiment %d ended in state %s, not %s",
-			res.Experiment, state, stateCompleted)
+		return fmt.Errorf("%w: experiment %d ended in state %s, not %s",
+			ErrExperimentFailed, res.Experiment, state, stateCompleted)
 	}
 	return nil
 }
@@ -371,6 +378,25 @@ func (t *Trainer) register(ctx context.Context, opts TrainOptions, env WorkerEnv
 	}
 	res.Info = &info
 	return nil
+}
+
+// resume finishes a retried datum whose job already registered its
+// version (the step failed while writing the output): it writes that
+// version's output instead of training again.
+func (t *Trainer) resume(ctx context.Context, opts TrainOptions, env WorkerEnv,
+	v *experiment.ModelVersion) (*TrainResult, error) {
+	t.logger().Warn("this job already registered a version; writing its output without "+
+		"training again", "model", opts.Model, "version", v.Version, "name", v.Name,
+		"checkpoint", v.Checkpoint.UUID)
+	info := ModelInfo{
+		Name: opts.Model, Version: env.JobID, Pipeline: env.Pipeline, Repo: opts.Repo,
+		Project: opts.Project, Number: v.Version, DataCommit: env.InputCommit,
+		Checkpoint: v.Checkpoint.UUID,
+	}
+	if err := t.writeOutput(ctx, opts.OutDir, info); err != nil {
+		return nil, err
+	}
+	return &TrainResult{Info: &info}, nil
 }
 
 // writeOutput downloads the checkpoint into <out>/checkpoint and writes

@@ -147,7 +147,7 @@ func TestTrainWarmStart(t *testing.T) {
 	}
 
 	// --full still warm-starts but trains on every file.
-	f2 := newTrainFixture(t, job)
+	f2 := newTrainFixture(t, commitID('e'))
 	f2.det = f.det
 	f2.tr.Det = f.det
 	f2.opts.Full = true
@@ -281,5 +281,40 @@ func TestTrainMergesDataSection(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `unknown field "token"`) ||
 		strings.Contains(err.Error(), pacToken) {
 		t.Errorf("Train with a token in the config = %v, want an unknown-field error without the value", err)
+	}
+}
+
+// Ensures a retried datum whose job already registered its version writes
+// that version's output without a second experiment or registration.
+func TestTrainRetriedDatumResumes(t *testing.T) {
+	job := commitID('9')
+	f := newTrainFixture(t, job)
+	ckpt := writeCheckpoint(t, 1)
+	f.det.addVersion(churnModel, job, "uuid-9", ckpt, map[string]any{"data_commit": job})
+	// What the failed attempt left behind.
+	if err := os.MkdirAll(filepath.Join(f.opts.OutDir, CheckpointDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.opts.OutDir, CheckpointDir, "partial"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.tr.Train(context.Background(), f.opts)
+	if err != nil {
+		t.Fatalf("Train: %v", err)
+	}
+	want := []string{"EnsureModel " + churnModel, "ModelVersion " + churnModel + " 0",
+		"DownloadCheckpoint uuid-9"}
+	if got := f.det.Calls(); !cmp.Equal(got, want) {
+		t.Errorf("Determined calls %q, want %q", got, want)
+	}
+	if res.Info == nil || res.Info.Number != 1 || res.Info.Checkpoint != "uuid-9" {
+		t.Errorf("result %+v, want version 1 with uuid-9", res.Info)
+	}
+	if diff, err := sameFiles(ckpt, filepath.Join(f.opts.OutDir, CheckpointDir)); diff != "" || err != nil {
+		t.Errorf("output checkpoint: %s %v", diff, err)
+	}
+	if got, err := ReadModelInfo(filepath.Join(f.opts.OutDir, ModelInfoFile)); err != nil ||
+		*got != *res.Info {
+		t.Errorf("model-info.yaml = %+v, %v; want %+v", got, err, res.Info)
 	}
 }

@@ -91,6 +91,8 @@ func (r *runner) load(ctx context.Context) error {
 	if err := r.checkSameData(); err != nil {
 		return err
 	}
+	// The split sides are views of the table, and the runner keeps only
+	// the matrices: the table is garbage once they are made.
 	train, val, err := dataset.Split(table, r.hp.TestSize, r.hp.RandomSeed)
 	if err != nil {
 		return err

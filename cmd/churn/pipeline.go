@@ -95,7 +95,7 @@ func (a *app) pipelineTrainCmd() *cobra.Command {
 			t := &pipeline.Trainer{Det: det, Logger: a.logger}
 			res, err := t.Train(cmd.Context(), f.opts)
 			if err != nil {
-				return err
+				return pipelineExit(err)
 			}
 			if res.Info == nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "experiment %d produced no checkpoint; "+
@@ -254,7 +254,7 @@ func (a *app) deploy(cmd *cobra.Command, f *deployFlags) error {
 	}
 	res, err := d.Apply(cmd.Context(), plan)
 	if err != nil {
-		return err
+		return pipelineExit(err)
 	}
 	verb := "created"
 	if res.Applied.Replaced {
@@ -263,6 +263,36 @@ func (a *app) deploy(cmd *cobra.Command, f *deployFlags) error {
 	a.logger.Info("deployed", "inference_service", plan.Options.Name, "action", verb,
 		"model", res.Info.Name, "version", res.Info.Version)
 	return nil
+}
+
+// Exit statuses of the pipeline steps besides 0 and 1 (any other failure;
+// for deploy: nothing was changed in the cluster, or the update itself
+// failed and the object is as it was).
+const (
+	// exitExperimentFailed: pipeline train's experiment ended in a state
+	// other than COMPLETED (as experiment create --follow).
+	exitExperimentFailed = 2
+	// exitNotReady: pipeline deploy --wait: the new generation was not
+	// ready in time; the previous spec was put back (or, with
+	// --keep-failed, the new one left) and KServe serves the last ready
+	// revision.
+	exitNotReady = 6
+	// exitRollBackFailed: as exitNotReady, but putting the previous spec
+	// back failed: the object names a version that is not serving.
+	exitRollBackFailed = 7
+)
+
+// pipelineExit gives a step's error its exit status.
+func pipelineExit(err error) error {
+	switch {
+	case errors.Is(err, pipeline.ErrRollBackFailed):
+		return &exitError{code: exitRollBackFailed, err: err}
+	case errors.Is(err, pipeline.ErrNotReady):
+		return &exitError{code: exitNotReady, err: err}
+	case errors.Is(err, pipeline.ErrExperimentFailed):
+		return &exitError{code: exitExperimentFailed, err: err}
+	}
+	return err
 }
 
 // kubeConfig loads the kubeconfig file, or the in-cluster config of the

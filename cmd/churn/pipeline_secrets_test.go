@@ -213,7 +213,7 @@ func TestPipelineSecretsNeverLeak(t *testing.T) {
 	w.trialMu.Lock()
 	w.trialPac = secretWrongPac
 	w.trialMu.Unlock()
-	if out := lw.churn(t, 1, w.trainArgs(t)...); !strings.Contains(out, "ended in state") {
+	if out := lw.churn(t, exitExperimentFailed, w.trainArgs(t)...); !strings.Contains(out, "ended in state") {
 		t.Errorf("train with a refused token says %q", out)
 	}
 	if !bytes.Contains(w.trialOut.Bytes(), []byte("Access Denied")) {
@@ -301,6 +301,8 @@ type fakeKube struct {
 	mu     sync.Mutex
 	objs   map[string]*v1beta1.InferenceService
 	bodies [][]byte
+	// stuck, when set, keeps every generation from being observed.
+	stuck bool
 }
 
 const isvcPath = "/apis/serving.kserve.io/v1beta1/namespaces/"
@@ -334,6 +336,10 @@ func (k *fakeKube) serve(w http.ResponseWriter, r *http.Request) {
 		obj, ok := k.objs[parts[2]]
 		if !ok {
 			k.status(w, http.StatusNotFound, "NotFound", parts[2])
+			return
+		}
+		if k.stuck {
+			k.write(w, http.StatusOK, obj.DeepCopy())
 			return
 		}
 		k.write(w, http.StatusOK, ready(obj))
@@ -405,4 +411,77 @@ func (k *fakeKube) check(t *testing.T, lw *leakWatch) {
 		b, _ := json.Marshal(obj)
 		lw.check(t, "InferenceService "+name, b)
 	}
+}
+
+// Ensures a deploy whose new generation never becomes ready exits
+// exitNotReady and leaves the previous version's InferenceService and
+// model files as they were.
+func TestPipelineDeployNotReadyRollsBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains two models")
+	}
+	w := newPipeWorld(t)
+	for k, v := range map[string]string{"DET_MASTER": w.master.URL(), "DET_USER": "admin",
+		"DET_PASSWORD": secretPass, "DET_USER_TOKEN": "",
+		"PPS_PIPELINE_NAME": "customer-churn-train", "PPS_PROJECT_NAME": pipeProject,
+		"PAC_TOKEN": secretPac, "AWS_ACCESS_KEY_ID": storeAccessKey,
+		"AWS_SECRET_ACCESS_KEY": secretAWS} {
+		t.Setenv(k, v)
+	}
+	lw := &leakWatch{}
+	v1 := w.commit(t, "data_part1.csv", 1)
+	lw.churn(t, 0, w.trainArgs(t)...)
+	lw.churn(t, 0, w.deployArgs(w.outDirs[0])...)
+	before := bucketHashes(t, w.store, "models")
+	old := w.kube.objs["customer-churn"].DeepCopy()
+
+	w.commit(t, "data_part2.csv", 2)
+	lw.churn(t, 0, w.trainArgs(t)...)
+	w.kube.mu.Lock()
+	w.kube.stuck = true
+	w.kube.mu.Unlock()
+	out := lw.churn(t, exitNotReady, w.deployArgs(w.outDirs[1], "--wait-timeout", "100ms")...)
+	if !strings.Contains(out, "not ready") || !strings.Contains(out, "rolled back to version \""+v1) {
+		t.Errorf("deploy says %q, want not ready and rolled back to %s", out, v1)
+	}
+	w.kube.mu.Lock()
+	now := w.kube.objs["customer-churn"].DeepCopy()
+	w.kube.mu.Unlock()
+	if now.Annotations["pach_id"] != v1 || now.Generation != old.Generation+2 {
+		t.Errorf("pach_id %q generation %d, want %s at %d (the deploy, the roll back)",
+			now.Annotations["pach_id"], now.Generation, v1, old.Generation+2)
+	}
+	if got, want := now.Spec.Predictor.Containers[0].Env, old.Spec.Predictor.Containers[0].Env; got[0] != want[0] {
+		t.Errorf("STORAGE_URI %v, want the previous %v", got[0], want[0])
+	}
+	after := bucketHashes(t, w.store, "models")
+	for k, v := range before {
+		if after[k] != v {
+			t.Errorf("model file %s of the served version changed", k)
+		}
+	}
+	if len(after) != 2*len(before) {
+		t.Errorf("the store holds %d files, want %d (both versions, side by side)",
+			len(after), 2*len(before))
+	}
+}
+
+// bucketHashes maps every object of a bucket to its content.
+func bucketHashes(t *testing.T, b *s3mem.Backend, bucket string) map[string]string {
+	t.Helper()
+	list, err := b.ListBucket(bucket, nil, gofakes3.ListBucketPage{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, c := range list.Contents {
+		obj, err := b.GetObject(bucket, c.Key, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(obj.Contents)
+		obj.Contents.Close()
+		out[c.Key] = string(body)
+	}
+	return out
 }
