@@ -62,7 +62,11 @@ type Metadata struct {
 
 // DataFile names a training data file and its sha256 (hex).
 type DataFile struct {
-	Name   string `json:"name"`
+	// Name is the file name as given to training (possibly relative).
+	Name string `json:"name"`
+	// Path is the file's absolute path when it was a local file, so that a
+	// resume from another directory finds it; empty for other sources.
+	Path   string `json:"path,omitempty"`
 	SHA256 string `json:"sha256"`
 }
 

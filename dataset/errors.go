@@ -27,6 +27,13 @@ var (
 	// ErrBadLabel marks a label value that is neither the positive nor
 	// the negative value.
 	ErrBadLabel = errors.New("bad label")
+	// ErrPositiveAbsent marks a label column that never holds the positive
+	// value asked for.
+	ErrPositiveAbsent = errors.New("never has the positive value")
+	// ErrNoPositive marks a label whose positive value cannot be picked
+	// (not two distinct values, or not exactly one that reads as a yes).
+	ErrNoPositive = errors.New("cannot tell which value means churn; " +
+		"name the positive value")
 	// ErrRowLength marks an in-memory record whose length differs from
 	// its header's.
 	ErrRowLength = errors.New("wrong number of fields")

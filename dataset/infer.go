@@ -3,7 +3,10 @@ package dataset
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 )
 
 // DefaultMaxCategories is the most distinct values Infer keeps in a
@@ -14,7 +17,10 @@ const DefaultMaxCategories = 50
 type InferOptions struct {
 	// Label is the label column; required.
 	Label string
-	// Positive is the label value that means churn; required.
+	// Positive is the label value that means churn. Empty picks it from
+	// the label's two distinct values: the one of them that reads as a yes
+	// (see PositiveGuesses); when neither or both do, Infer fails with
+	// ErrNoPositive.
 	Positive string
 	// Negative is the other label value; empty means the one other value
 	// the label column holds (it must hold exactly two).
@@ -52,8 +58,8 @@ type InferReport struct {
 // file order. Columns that cannot be used (no spread, no values, too many
 // categories) are dropped and reported.
 func Infer(opts InferOptions, sources ...Source) (*Spec, *InferReport, error) {
-	if opts.Label == "" || opts.Positive == "" {
-		return nil, nil, fmt.Errorf("dataset: infer: a label and a positive value are required")
+	if opts.Label == "" {
+		return nil, nil, fmt.Errorf("dataset: infer: a label column is required")
 	}
 	if opts.TestSize == 0 {
 		opts.TestSize = 0.2
@@ -64,6 +70,11 @@ func Infer(opts InferOptions, sources ...Source) (*Spec, *InferReport, error) {
 	cols, rep, err := readAllColumns(opts.Label, sources)
 	if err != nil {
 		return nil, nil, err
+	}
+	if opts.Positive == "" {
+		if opts.Positive, err = pickPositive(opts.Label, cols.values[cols.label]); err != nil {
+			return nil, nil, err
+		}
 	}
 	spec := &Spec{Label: opts.Label, Positive: opts.Positive, Negative: opts.Negative}
 	if err := inferNegative(spec, cols.values[cols.label], cols.loc); err != nil {
@@ -180,8 +191,8 @@ func inferNegative(spec *Spec, vals []string, loc multiLocator) error {
 		}
 	}
 	if !seen[spec.Positive] {
-		return fmt.Errorf("dataset: infer: label %q never has the positive value %q",
-			spec.Label, spec.Positive)
+		return fmt.Errorf("dataset: infer: label %q: %w %q (it holds %s)",
+			spec.Label, ErrPositiveAbsent, spec.Positive, quoteList(order, 5))
 	}
 	if spec.Negative == "" {
 		if len(order) != 2 {
@@ -194,6 +205,48 @@ func inferNegative(spec *Spec, vals []string, loc multiLocator) error {
 		}
 	}
 	return nil
+}
+
+// PositiveGuesses are the label values Infer takes as the positive class
+// when InferOptions.Positive is empty, compared without case.
+var PositiveGuesses = []string{"1", "yes", "y", "true"}
+
+// pickPositive returns the one of the label's two distinct values that
+// reads as a yes.
+func pickPositive(label string, vals []string) (string, error) {
+	var distinct []string
+	for _, s := range vals {
+		if !IsMissing(s) && !slices.Contains(distinct, s) {
+			distinct = append(distinct, s)
+			if len(distinct) > 2 {
+				break
+			}
+		}
+	}
+	var yes []string
+	for _, s := range distinct {
+		if slices.Contains(PositiveGuesses, strings.ToLower(strings.TrimSpace(s))) {
+			yes = append(yes, s)
+		}
+	}
+	if len(distinct) == 2 && len(yes) == 1 {
+		return yes[0], nil
+	}
+	return "", fmt.Errorf("dataset: infer: label %q holds %s: %w", label,
+		quoteList(distinct, 3), ErrNoPositive)
+}
+
+// quoteList quotes up to n values, with "..." when there are more.
+func quoteList(vals []string, n int) string {
+	q := make([]string, 0, n+1)
+	for i, v := range vals {
+		if i == n {
+			q = append(q, "...")
+			break
+		}
+		q = append(q, strconv.Quote(v))
+	}
+	return "[" + strings.Join(q, " ") + "]"
 }
 
 // fitColumn adds column name to spec, or reports why it is dropped.

@@ -39,6 +39,9 @@ type Report struct {
 	// Unseen counts the categorical values outside the spec's categories
 	// (missing ones included), per column.
 	Unseen map[string]int
+	// Warnings are findings about the data a reader should see (a
+	// validation split without one of the classes); WriteTo prints them.
+	Warnings []string
 }
 
 // NewReport returns an empty report for spec's label.
@@ -95,6 +98,9 @@ func (r *Report) WriteTo(w io.Writer) (int64, error) {
 	}
 	writeCounts(cw, "missing numeric values imputed with the mean", r.Missing)
 	writeCounts(cw, "unseen categories (encoded as all zeros)", r.Unseen)
+	for _, w := range r.Warnings {
+		fmt.Fprintf(cw, "warning: %s\n", w)
+	}
 	return cw.n, cw.err
 }
 

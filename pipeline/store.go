@@ -66,7 +66,8 @@ type ObjectStore interface {
 	StatObject(ctx context.Context, bucket, key string, opts minio.StatObjectOptions) (
 		minio.ObjectInfo, error)
 	// ListObjects lists the objects under opts.Prefix.
-	ListObjects(ctx context.Context, bucket string, opts minio.ListObjectsOptions) <-chan minio.ObjectInfo
+	ListObjects(ctx context.Context, bucket string,
+		opts minio.ListObjectsOptions) <-chan minio.ObjectInfo
 }
 
 var _ ObjectStore = (*minio.Client)(nil)

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -160,10 +161,13 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	writeBody(w, code, b)
 }
 
+// jsonContentType is every answer's Content-Type header value, shared:
+// net/http only reads it.
+var jsonContentType = []string{"application/json"}
+
 // writeBody writes a JSON body that is already encoded.
 func writeBody(w http.ResponseWriter, code int, b []byte) {
-	h := w.Header()
-	h["Content-Type"] = []string{"application/json"}
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
 }
@@ -181,19 +185,27 @@ func (s *Server) lookup(name string) (*Model, error) {
 }
 
 // admit takes an in-flight slot, or refuses the request when none is free.
-// The caller must call the returned release.
-func (s *Server) admit() (release func(), err error) {
+// After a nil error the caller must call release.
+func (s *Server) admit() error {
 	if s.slots == nil {
-		return func() {}, nil
+		return nil
 	}
 	select {
 	case s.slots <- struct{}{}:
 		s.metrics.inFlight.Inc()
-		return func() { <-s.slots; s.metrics.inFlight.Dec() }, nil
+		return nil
 	default:
 		s.metrics.shed.Inc()
-		return nil, errorf(ErrOverloaded, "server overloaded: %d requests in flight; retry later",
+		return errorf(ErrOverloaded, "server overloaded: %d requests in flight; retry later",
 			cap(s.slots))
+	}
+}
+
+// release gives back the slot admit took.
+func (s *Server) release() {
+	if s.slots != nil {
+		<-s.slots
+		s.metrics.inFlight.Dec()
 	}
 }
 
@@ -238,6 +250,15 @@ func jsonish(ct string) bool {
 	return false
 }
 
+// bodyString views a request body as a string without copying it. The
+// body's buffer is pooled, so nothing taken from the string may outlive
+// the request: parse-tree spans and row cells are scratch of the same
+// pooled state, and every error message copies what it quotes (built with
+// fmt or concatenation, or cloned).
+func bodyString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
 // readBody reads r's body, at most MaxBodyBytes of it, into st. A body
 // whose Content-Type cannot be JSON is refused with 415, unread.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request, st *reqState) (string, error) {
@@ -262,5 +283,5 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, st *reqState) 
 	case err != nil:
 		return "", invalid("reading request body: %v", err)
 	}
-	return st.buf.String(), nil
+	return bodyString(st.buf.Bytes()), nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/churn-pdk/churn/dataset"
 )
@@ -232,7 +233,7 @@ func (r *rows) indexKeys(t *tree, at where, data node) ([]int, error) {
 			}
 		default:
 			at.suffix = ".data"
-			return nil, &InputError{Field: at.String(), Column: t.key(c), Row: -1,
+			return nil, &InputError{Field: at.String(), Column: strings.Clone(t.key(c)), Row: -1,
 				Reason: "want an object of row keys to values, or a list, got " + t.describe(c)}
 		}
 	}

@@ -58,11 +58,10 @@ func (s *Server) v1Model(w http.ResponseWriter, r *http.Request, rest string) er
 		if err != nil {
 			return err
 		}
-		release, err := s.admit()
-		if err != nil {
+		if err := s.admit(); err != nil {
 			return err
 		}
-		defer release()
+		defer s.release()
 		return s.v1Infer(w, r, m, verb == "explain")
 	default:
 		return errorf(ErrRouteNotFound, "no route %s: unknown verb %q", r.URL.Path, verb)

@@ -91,11 +91,10 @@ func (s *Server) v2Model(w http.ResponseWriter, r *http.Request, rest string) er
 		if err != nil {
 			return err
 		}
-		release, err := s.admit()
-		if err != nil {
+		if err := s.admit(); err != nil {
 			return err
 		}
-		defer release()
+		defer s.release()
 		return s.v2Infer(w, r, m, name)
 	case tail == "versions" || strings.HasPrefix(tail, "versions/"):
 		if _, err := s.lookup(name); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 
 	"github.com/churn-pdk/churn/checkpoint"
@@ -103,12 +104,49 @@ func (r *runner) load(ctx context.Context) error {
 	if r.val, err = dataset.Preprocess(r.spec, val, rep); err != nil {
 		return err
 	}
+	if err := r.checkSplit(rep); err != nil {
+		return err
+	}
 	r.res.Report, r.res.TrainRows, r.res.ValRows = rep, r.train.Rows, r.val.Rows
 	r.res.Data = r.data
 	r.observe(Event{Kind: EventData, Report: rep, TrainRows: r.train.Rows, ValRows: r.val.Rows})
 	r.log.Info("data loaded", "rows", rep.Rows, "train_rows", r.train.Rows,
 		"val_rows", r.val.Rows, "inputs", r.train.Cols)
 	return nil
+}
+
+// checkSplit refuses training data a useful model cannot come from, and
+// warns when validation cannot measure both classes.
+func (r *runner) checkSplit(rep *dataset.Report) error {
+	pos, neg := classCounts(r.train.Y)
+	if pos == 0 || neg == 0 {
+		return fmt.Errorf("trial: the training split holds %d rows of %q=%q and %d of %q; "+
+			"a classifier needs both classes", pos, r.spec.Label, r.spec.Positive, neg,
+			r.spec.Negative)
+	}
+	if bs := r.hp.GlobalBatchSize; bs > r.train.Rows {
+		return fmt.Errorf("trial: hyperparameters.%s %d exceeds the %d training rows; "+
+			"lower it to at most %d", HPGlobalBatchSize, bs, r.train.Rows, r.train.Rows)
+	}
+	pos, neg = classCounts(r.val.Y)
+	if pos == 0 || neg == 0 {
+		msg := fmt.Sprintf("the validation split holds %d rows of %q=%q and %d of %q: "+
+			"auc is undefined and val_acc says little", pos, r.spec.Label, r.spec.Positive,
+			neg, r.spec.Negative)
+		rep.Warnings = append(rep.Warnings, msg)
+		r.log.Warn("validation split lacks a class", "positives", pos, "negatives", neg)
+	}
+	return nil
+}
+
+// classCounts counts the positive (1) and negative labels of y.
+func classCounts(y []float32) (pos, neg int) {
+	for _, v := range y {
+		if v == 1 {
+			pos++
+		}
+	}
+	return pos, len(y) - pos
 }
 
 func (r *runner) dataSource() (DataSource, error) {
@@ -118,37 +156,15 @@ func (r *runner) dataSource() (DataSource, error) {
 	return DataSourceFor(r.info.Config.Data)
 }
 
-// positiveGuesses are the label values tried, in order, as the positive
-// class when Settings.Infer.Positive is empty.
-var positiveGuesses = []string{"1", "Yes", "yes", "Y", "True", "true"}
-
-// infer fits a spec on the training split of the data.
+// infer fits a spec on the training split of the data, reading it once;
+// an empty positive value is picked from the label's values by Infer.
 func (r *runner) infer(ctx context.Context, src DataSource) (*dataset.Spec, error) {
 	opts := r.s.Infer
 	opts.TestSize, opts.Seed = r.hp.TestSize, r.hp.RandomSeed
 	if opts.Label == "" {
 		return nil, errors.New("trial: no feature spec, and no label column to fit one")
 	}
-	guesses := []string{opts.Positive}
-	if opts.Positive == "" {
-		guesses = positiveGuesses
-	}
-	var first error
-	for _, g := range guesses {
-		opts.Positive = g
-		spec, err := r.inferOnce(ctx, src, opts)
-		if err == nil {
-			return spec, nil
-		}
-		if first == nil {
-			first = err
-		}
-	}
-	if len(guesses) > 1 {
-		return nil, fmt.Errorf("%w (also tried positive values %v; name the one that "+
-			"means churn)", first, guesses[1:])
-	}
-	return nil, first
+	return r.inferOnce(ctx, src, opts)
 }
 
 func (r *runner) inferOnce(ctx context.Context, src DataSource,
@@ -182,11 +198,24 @@ func (r *runner) loadTable(ctx context.Context, src DataSource) (*dataset.Table,
 	if err != nil {
 		return nil, nil, err
 	}
+	_, local := src.(Files)
 	r.data = make([]checkpoint.DataFile, len(rep.Files))
 	for i, f := range rep.Files {
 		r.data[i] = checkpoint.DataFile{Name: f.Name, SHA256: f.SHA256}
+		if local {
+			r.data[i].Path = absPath(f.Name)
+		}
 	}
 	return table, rep, nil
+}
+
+// absPath is name made absolute, or "" when it cannot be.
+func absPath(name string) string {
+	p, err := filepath.Abs(name)
+	if err != nil {
+		return ""
+	}
+	return p
 }
 
 // checkSameData refuses to resume on data other than the checkpoint's:
@@ -230,8 +259,7 @@ func (r *runner) build(context.Context) error {
 		}
 		r.model = m
 	}
-	bs := min(r.hp.GlobalBatchSize, r.train.Rows)
-	r.probs = make([]float32, bs)
+	r.probs = make([]float32, r.hp.GlobalBatchSize)
 	r.valProbs = make([]float32, r.val.Rows)
 	r.pos = positionAfter(r.steps, r.train.Rows, r.hp.GlobalBatchSize)
 	return nil

@@ -51,8 +51,8 @@ type Settings struct {
 	// checkpoint's spec, so that the model's inputs keep their meaning.
 	Spec *dataset.Spec
 	// Infer says how to fit a spec when there is none: Label is required;
-	// an empty Positive tries "1", "Yes", "yes", "Y", "True" and "true" in
-	// turn. TestSize and Seed are always those of the hyperparameters, so
+	// an empty Positive is picked from the label's two values (see
+	// dataset.InferOptions). TestSize and Seed are always those of the hyperparameters, so
 	// the figures come from the training split only.
 	Infer dataset.InferOptions
 	// Threshold is the probability at or above which a prediction counts

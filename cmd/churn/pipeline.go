@@ -82,7 +82,9 @@ func (a *app) pipelineTrainCmd() *cobra.Command {
 			"commit, else it warm-starts from the latest version's checkpoint on the files " +
 			"changed since that version's commit. It registers the best checkpoint as a " +
 			"version named by the job and writes it with model-info.yaml into --out. An " +
-			"experiment that ends without a checkpoint registers nothing and exits 0.",
+			"experiment that ends without a checkpoint registers nothing and exits 0; one " +
+			"that does not complete exits 2. A retried datum whose job already registered " +
+			"its version writes that version's output without training again.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.opts.Validate(); err != nil {
@@ -182,7 +184,9 @@ func (a *app) pipelineDeployCmd() *cobra.Command {
 			"retries, only once the model files are in place and verified. With --wait it " +
 			"waits for the new generation to be Ready and prints its URL; if it is not " +
 			"ready in time, the previous spec is put back (KServe keeps serving the last " +
-			"ready revision meanwhile) and the step exits non-zero.",
+			"ready revision meanwhile) and the step exits 6 (7 if the roll back failed). " +
+			"Model files go to a location of their own per version; existing objects are " +
+			"never overwritten.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.deploy(cmd, &f) },
 	}

@@ -114,7 +114,8 @@ func (w *pipeWorld) writeInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kc := fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: %q, insecure-skip-tls-verify: true}}]\n"+
+	kc := fmt.Sprintf("apiVersion: v1\nkind: Config\n"+
+		"clusters: [{name: c, cluster: {server: %q, insecure-skip-tls-verify: true}}]\n"+
 		"users: [{name: u, user: {token: %s}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"+
 		"current-context: x\n", w.kube.srv.URL, secretKube)
 	w.kubeconf = filepath.Join(w.dir, "kubeconfig")
@@ -226,7 +227,11 @@ func TestPipelineSecretsNeverLeak(t *testing.T) {
 		t.Errorf("deploy with a refused key says %q, want the location named", out)
 	}
 	echo := echoMaster(t)
+	t.Setenv("DET_PASSWORD", "")
+	t.Setenv("DET_PASS", secretPass)
 	lw.churn(t, 1, w.trainArgs(t, "--master", echo.URL)...)
+	t.Setenv("DET_PASS", "")
+	t.Setenv("DET_PASSWORD", secretPass)
 	lw.churn(t, 1, w.deployArgs(trained, "--master", echo.URL)...)
 	t.Setenv("DET_USER_TOKEN", secretUserTok)
 	out = lw.churn(t, 1, w.deployArgs(trained, "--master", echo.URL)...)

@@ -26,6 +26,8 @@ type trainOptions struct {
 	runDir        string
 	resume        string
 	warmStart     string
+	threshold     float64
+	thresholdSet  bool // --threshold given, not the default
 	masterFlags
 	externalID string
 }
@@ -39,9 +41,11 @@ func (o *trainOptions) AddFlags(cmd *cobra.Command) {
 	f.StringArrayVar(&o.data, "data", nil,
 		"CSV file to train on; repeat for several, concatenated in order "+
 			"(default: the config's data.files, else the embedded telco table)")
-	f.StringVar(&o.features, "features", "", "feature spec file (JSON)")
+	f.StringVar(&o.features, "features", "",
+		"feature spec file (JSON) (default: the config's data.features; without one "+
+			"a spec is fitted on the training split)")
 	f.BoolVar(&o.inferFeatures, "infer-features", false,
-		"fit the feature spec on the training split instead of reading one")
+		"fit the feature spec on the training split even if the config names one")
 	f.StringVar(&o.label, "label", "churn", "label column, when fitting the spec")
 	f.StringVar(&o.positive, "positive", "",
 		"label value that means churn, when fitting the spec (default: 1, Yes, Y or True)")
@@ -52,8 +56,14 @@ func (o *trainOptions) AddFlags(cmd *cobra.Command) {
 			"continue from (same data); the run continues in the checkpoint's run directory "+
 			"unless --run-dir names another")
 	f.StringVar(&o.warmStart, "warm-start", "",
-		"checkpoint directory whose model starts training on new data")
+		"checkpoint directory whose model starts training on new data (needs --data)")
+	f.Float64Var(&o.threshold, "threshold", checkpoint.DefaultThreshold,
+		"probability at or above which a prediction says churn, for acc, precision, "+
+			"recall and f1; stored in metadata.json for serving")
 	o.masterFlags.addFlags(cmd)
+	// Only train ignores $DET_MASTER: without the flag it trains locally.
+	f.Lookup("master").Usage = "Determined master URL to report the run to as an " +
+		"unmanaged experiment (default: none, train locally; $DET_MASTER is not read)"
 	f.StringVar(&o.externalID, "external-id", "",
 		"with --master: experiment id to report into and resume from on a rerun")
 }
@@ -70,6 +80,12 @@ func (o *trainOptions) Validate() error {
 			"spec; drop --features and --infer-features")
 	case o.inferFeatures && o.label == "":
 		return errors.New("train: --infer-features needs --label")
+	case o.warmStart != "" && len(o.data) == 0:
+		return errors.New("train: --warm-start needs --data: a warm start trains the " +
+			"checkpoint's model on new data (to continue on the same data, use --resume)")
+	case !(o.threshold > 0 && o.threshold < 1):
+		return fmt.Errorf("train: --threshold %v: want a probability strictly between 0 and 1",
+			o.threshold)
 	case o.master == "" && o.externalID != "":
 		return errors.New("train: --external-id needs --master")
 	case o.master != "" && (o.resume != "" || o.runDir != ""):
@@ -103,6 +119,9 @@ func isCheckpointDir(dir string) bool {
 // a damaged one is refused before anything is written.
 func (o *trainOptions) pickCheckpoint(log *slog.Logger) error {
 	if o.resume != "" && !isCheckpointDir(o.resume) {
+		if err := checkResumeDir(o.resume); err != nil {
+			return err
+		}
 		ck, err := trial.LatestCheckpoint(o.resume, log)
 		if err != nil {
 			code := exitNoCheckpoint
@@ -128,6 +147,18 @@ func (o *trainOptions) pickCheckpoint(log *slog.Logger) error {
 	return nil
 }
 
+// checkResumeDir refuses a --resume that is a file; a directory that does
+// not exist is left to trial.LatestCheckpoint, which says it has none.
+func checkResumeDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil || fi.IsDir() {
+		return nil
+	}
+	return &exitError{code: exitNoCheckpoint, err: fmt.Errorf("train: --resume %s: a file, "+
+		"not a directory; give a run directory (holding %s/) or a checkpoint directory "+
+		"(holding %s)", dir, trial.CheckpointsDir, checkpoint.MetadataFile)}
+}
+
 func (a *app) trainCmd() *cobra.Command {
 	o := &trainOptions{}
 	cmd := &cobra.Command{
@@ -136,7 +167,10 @@ func (a *app) trainCmd() *cobra.Command {
 		Long: "Train the churn classifier: 80/20 split (seed random_seed), batches of\n" +
 			"global_batch_size rows for searcher.max_length batches, validation and a\n" +
 			"checkpoint every min_validation_period batches. With no flags it trains on\n" +
-			"the embedded telco table with the embedded experiment config.\n" +
+			"the embedded telco table with the embedded experiment config and spec.\n" +
+			"Features: --features, else the config's data.features, else a spec is\n" +
+			"fitted on the training split of the data (--label, --positive); so\n" +
+			"--infer-features is only needed to override the config's data.features.\n" +
 			"The run directory holds metrics.jsonl, checkpoints/, plots and, once the\n" +
 			"run is complete, run.json.",
 		Args: cobra.NoArgs,
@@ -144,6 +178,7 @@ func (a *app) trainCmd() *cobra.Command {
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			o.thresholdSet = cmd.Flags().Changed("threshold")
 			return a.runTrain(cmd, o)
 		},
 	}
@@ -177,7 +212,8 @@ func (a *app) runTrain(cmd *cobra.Command, o *trainOptions) error {
 		return err
 	}
 	res, err := trial.Run(cmd.Context(), local, &trial.Settings{
-		Data: in.data, Spec: in.spec, Infer: in.infer, Logger: logger, Observer: prog,
+		Data: in.data, Spec: in.spec, Infer: in.infer, Threshold: in.threshold,
+		Logger: logger, Observer: prog,
 	})
 	prog.finish()
 	if err != nil {
@@ -239,7 +275,7 @@ func (a *app) runTrainOnMaster(cmd *cobra.Command, o *trainOptions, in *trainInp
 	}
 	prog := a.newTrainProgress()
 	s := trial.Settings{Data: in.data, Spec: in.spec, Infer: in.infer,
-		Logger: prog.logger(a.logger), Observer: prog}
+		Threshold: in.threshold, Logger: prog.logger(a.logger), Observer: prog}
 	res, err := a.trainOnMaster(cmd, &o.masterFlags, text, in.cfg, o.externalID, s)
 	prog.finish()
 	if err != nil {

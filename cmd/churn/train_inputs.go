@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 
 	"github.com/churn-pdk/churn"
 	"github.com/churn-pdk/churn/checkpoint"
@@ -17,6 +18,8 @@ type trainInputs struct {
 	data  trial.DataSource
 	spec  *dataset.Spec // nil: fitted (or the checkpoint's)
 	infer dataset.InferOptions
+	// threshold is --threshold, or a resumed checkpoint's when not given.
+	threshold float64
 }
 
 // embeddedData is the DataSource of the embedded telco table.
@@ -39,14 +42,19 @@ func (o *trainOptions) resolve() (*trainInputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &trainInputs{cfg: cfg,
+	in := &trainInputs{cfg: cfg, threshold: o.threshold,
 		infer: dataset.InferOptions{Label: o.label, Positive: o.positive}}
+	if o.resume != "" && !o.thresholdSet && meta.Threshold > 0 {
+		in.threshold = meta.Threshold
+	}
 	embedded := false
 	switch {
 	case len(o.data) > 0:
 		in.data = trial.Files(o.data)
 	case o.resume != "" && len(meta.Data) > 0:
-		in.data, embedded = checkpointData(meta.Data)
+		if in.data, embedded, err = checkpointData(o.resume, meta.Data); err != nil {
+			return nil, err
+		}
 	case len(cfg.Data.Files) > 0:
 		if in.data, err = trial.DataSourceFor(cfg.Data); err != nil {
 			return nil, err
@@ -97,14 +105,32 @@ func (o *trainOptions) loadSpec(cfg *trial.Config, embedded bool) (*dataset.Spec
 }
 
 // checkpointData is the data a checkpoint was trained on: the embedded
-// table when it names it, else its files by path.
-func checkpointData(files []checkpoint.DataFile) (trial.DataSource, bool) {
+// table when it names it, else its files: by name as given when that
+// exists from here, else by the absolute path recorded at training.
+func checkpointData(ck string, files []checkpoint.DataFile) (trial.DataSource, bool, error) {
 	if len(files) == 1 && files[0].Name == churn.DefaultDataName {
-		return embeddedData(), true
+		return embeddedData(), true, nil
 	}
 	paths := make([]string, len(files))
 	for i, f := range files {
-		paths[i] = f.Name
+		switch {
+		case fileExists(f.Name):
+			paths[i] = f.Name
+		case f.Path != "" && fileExists(f.Path):
+			paths[i] = f.Path
+		default:
+			where := ""
+			if f.Path != "" {
+				where = " nor " + f.Path
+			}
+			return nil, false, fmt.Errorf("train: --resume: data file %s%s, named by "+
+				"checkpoint %s, not found; pass the same file with --data", f.Name, where, ck)
+		}
 	}
-	return trial.Files(paths), false
+	return trial.Files(paths), false, nil
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }

@@ -53,8 +53,7 @@ func (p *trainProgress) Observe(e trial.Event) {
 		p.batch(e)
 	case trial.EventValidation:
 		if p.bar != nil {
-			p.bar.Describe(fmt.Sprintf("val_acc %.4f loss %.4f",
-				e.Metrics[trial.MetricValAcc], e.Metrics[trial.MetricValLoss]))
+			p.bar.Describe(validationLabel(e.Metrics))
 		}
 	}
 }
@@ -110,4 +109,9 @@ func metricText(m trial.Metrics, k string) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.4f", v)
+}
+
+// validationLabel describes the bar after a validation.
+func validationLabel(m trial.Metrics) string {
+	return fmt.Sprintf("val_acc %.4f val_loss %.4f", m[trial.MetricValAcc], m[trial.MetricValLoss])
 }
