@@ -22,8 +22,9 @@ var (
 	// ErrDuplicateColumn marks a header that names a needed column twice.
 	ErrDuplicateColumn = errors.New("duplicate column")
 	// ErrNotNumber marks a value in a numeric column that is not a finite
-	// number nor a missing-value marker.
-	ErrNotNumber = errors.New("not a finite number")
+	// number nor a missing-value marker. Text that does not parse says
+	// "not a number"; infinities say "not a finite number".
+	ErrNotNumber = errors.New("not a number")
 	// ErrBadLabel marks a label value that is neither the positive nor
 	// the negative value.
 	ErrBadLabel = errors.New("bad label")

@@ -51,7 +51,11 @@ type InferReport struct {
 
 // Infer fits a spec to CSV sources (concatenated, the first one's header
 // giving the columns). A column whose every non-missing value is a number
-// is numeric; its mean and sample standard deviation (n-1, as pandas) come
+// is numeric. A column that is nearly so (at least NumericShare of its
+// non-missing values are numbers, but not all) is taken for a numeric
+// column with a typo: Infer fails with a ParseError (ErrNotNumber) at its
+// first value that is not a number, rather than silently turning a key
+// feature into categories or dropping it. A numeric column's its mean and sample standard deviation (n-1, as pandas) come
 // from the training rows of Split(TestSize, Seed). Other columns are
 // categorical, with the training rows' distinct non-missing values sorted
 // as strings. Numeric columns come first, then categorical ones, each in
@@ -88,7 +92,10 @@ func Infer(opts InferOptions, sources ...Source) (*Spec, *InferReport, error) {
 	sort.Ints(train)
 	for j, name := range cols.names {
 		if j != cols.label {
-			fitColumn(spec, rep, name, cols.values[j], train, opts.MaxCategories)
+			if err := fitColumn(spec, rep, name, cols.values[j], train,
+				opts.MaxCategories); err != nil {
+				return nil, nil, cols.loc.err(err.row, name, cols.values[j][err.row], err.err)
+			}
 		}
 	}
 	if err := spec.Validate(); err != nil {
@@ -249,11 +256,29 @@ func quoteList(vals []string, n int) string {
 	return "[" + strings.Join(q, " ") + "]"
 }
 
-// fitColumn adds column name to spec, or reports why it is dropped.
+// NumericShare is the share of a column's non-missing values that, when
+// numbers, makes Infer treat the others as typos in a numeric column.
+const NumericShare = 0.95
+
+// valueErr is a bad value at a row of a column, before it is located.
+type valueErr struct {
+	row int
+	err error
+}
+
+// fitColumn adds column name to spec, or reports why it is dropped, or
+// says which value spoils a nearly numeric column.
 func fitColumn(spec *Spec, rep *InferReport, name string, vals []string, train []int,
-	maxCats int) {
+	maxCats int) *valueErr {
 	drop := func(why string) { rep.Dropped = append(rep.Dropped, Dropped{name, why}) }
-	if nums, ok := numbers(vals); ok {
+	nums, bad := numbers(vals)
+	if good := bad.nonMissing - bad.count; bad.count > 0 &&
+		float64(good) >= NumericShare*float64(bad.nonMissing) {
+		return &valueErr{row: bad.first, err: fmt.Errorf("%w (%d of the column's %d values "+
+			"are numbers; fix the value, or give a spec listing the column as categorical)",
+			bad.err, good, bad.nonMissing)}
+	}
+	if bad.count == 0 {
 		mean, std, n := meanStd(nums, train)
 		switch {
 		case n == 0:
@@ -263,7 +288,7 @@ func fitColumn(spec *Spec, rep *InferReport, name string, vals []string, train [
 		default:
 			spec.Numeric = append(spec.Numeric, NumericColumn{Name: name, Mean: mean, Std: std})
 		}
-		return
+		return nil
 	}
 	cats := categories(vals, train)
 	switch {
@@ -272,21 +297,37 @@ func fitColumn(spec *Spec, rep *InferReport, name string, vals []string, train [
 	case len(cats) > maxCats:
 		drop(fmt.Sprintf("%d distinct values > %d (an identifier?)", len(cats), maxCats))
 	default:
-		spec.Categorical = append(spec.Categorical, CategoricalColumn{Name: name, Categories: cats})
+		spec.Categorical = append(spec.Categorical,
+			CategoricalColumn{Name: name, Categories: cats})
 	}
+	return nil
 }
 
-// numbers parses a column; ok is false when a value is not a number.
-func numbers(vals []string) ([]float64, bool) {
+// notNumbers counts a column's values that are not numbers: count of
+// nonMissing, the first at row first with its error.
+type notNumbers struct {
+	count, nonMissing, first int
+	err                      error
+}
+
+// numbers parses a column and counts the values that do not parse.
+func numbers(vals []string) ([]float64, notNumbers) {
 	out := make([]float64, len(vals))
+	var bad notNumbers
 	for i, s := range vals {
 		v, err := parseNumber(s)
 		if err != nil {
-			return nil, false
+			if bad.count == 0 {
+				bad.first, bad.err = i, err
+			}
+			bad.count++
+		}
+		if err != nil || !math.IsNaN(v) {
+			bad.nonMissing++
 		}
 		out[i] = v
 	}
-	return out, true
+	return out, bad
 }
 
 // meanStd returns the mean and sample standard deviation of the

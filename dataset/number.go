@@ -23,11 +23,23 @@ func parseNumber(s string) (float64, error) {
 		}
 		return 0, ErrNotNumber
 	}
-	if math.IsInf(v, 0) || math.IsNaN(v) || isHex(s) {
+	if isHex(s) {
 		return 0, ErrNotNumber
+	}
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, errNotFinite
 	}
 	return v, nil
 }
+
+// notFinite is the error of an infinity (or a NaN spelled in a way that is
+// not a missing-value marker): it is an ErrNotNumber with its own words.
+type notFinite struct{}
+
+func (notFinite) Error() string        { return "not a finite number" }
+func (notFinite) Is(target error) bool { return target == ErrNotNumber }
+
+var errNotFinite error = notFinite{}
 
 // exactPow10 holds the powers of ten a float64 represents exactly.
 var exactPow10 = [...]float64{

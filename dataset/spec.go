@@ -18,6 +18,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Spec describes a model's inputs. The input order is the numeric columns in
@@ -206,7 +207,8 @@ func ReadSpec(r io.Reader) (*Spec, error) {
 	dec.DisallowUnknownFields()
 	var s Spec
 	if err := dec.Decode(&s); err != nil {
-		return nil, &SpecError{Field: "json", Msg: err.Error(), Err: ErrInvalidSpec}
+		msg := strings.TrimPrefix(err.Error(), "json: ")
+		return nil, &SpecError{Field: "json", Msg: msg, Err: ErrInvalidSpec}
 	}
 	if dec.More() {
 		return nil, specErr("json", "data after the spec object")

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/churn-pdk/churn/dataset"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -215,6 +216,7 @@ type reqState struct {
 	tree    tree
 	rows    rows
 	records [][]string
+	scratch dataset.Scratch
 	probs   []float32
 	out     []byte
 }

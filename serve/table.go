@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -20,6 +21,7 @@ type rows struct {
 	filled  []bool   // parallel to cells: a value was given
 	present []bool   // per column: some row gave it
 	keys    []int    // scratch for row index keys
+	colOf   []int    // scratch: a table member's model column, -1 for none
 }
 
 // reset prepares r for a request to model m, keeping its storage.
@@ -114,10 +116,18 @@ func (r *rows) addRow(t *tree, at where, obj node) error {
 // ignored.
 func (r *rows) addTable(t *tree, at where, data node) error {
 	at.table = true
+	r.colOf = r.colOf[:0]
+	for _, c := range t.children(data) {
+		col, ok := r.m.index[t.key(c)]
+		if !ok {
+			col = -1
+		}
+		r.colOf = append(r.colOf, col)
+	}
 	if rowOf, ok := r.uniformKeys(t, data); ok {
 		base := r.grow(len(rowOf))
-		for _, c := range t.children(data) {
-			if col, ok := r.m.index[t.key(c)]; ok {
+		for j, c := range t.children(data) {
+			if col := r.colOf[j]; col >= 0 {
 				at.key = t.key(c)
 				for i, v := range t.children(c) {
 					if err := r.set(t, at, base+rowOf[i], col, v); err != nil {
@@ -134,9 +144,9 @@ func (r *rows) addTable(t *tree, at where, data node) error {
 	}
 	base := r.grow(len(keys))
 	dense := len(keys) == 0 || keys[len(keys)-1] == len(keys)-1
-	for _, c := range t.children(data) {
-		col, ok := r.m.index[t.key(c)]
-		if !ok {
+	for j, c := range t.children(data) {
+		col := r.colOf[j]
+		if col < 0 {
 			continue
 		}
 		at.key = t.key(c)
@@ -153,17 +163,38 @@ func (r *rows) addTable(t *tree, at where, data node) error {
 			}
 		}
 	}
+	return r.rectangular(t, at, data, len(keys))
+}
+
+// rectangular reports a model column of a table that does not give a value
+// for each of the table's n rows (the union of its columns' row keys). A
+// pandas columns table is rectangular; pandas would read a short column or
+// a missing row key as NaN, which the original then imputed without a
+// word. Serving refuses it instead: a value left out by mistake would be
+// answered as if it were the column's mean. A client that means "impute"
+// sends null.
+func (r *rows) rectangular(t *tree, at where, data node, n int) error {
+	for j, c := range t.children(data) {
+		col := r.colOf[j]
+		if col < 0 || int(c.count) == n {
+			continue
+		}
+		at.key = t.key(c)
+		return &InputError{Field: at.String(), Column: r.m.columns[col].name, Row: -1,
+			Reason: fmt.Sprintf("%d rows, the table has %d (a columns table must be "+
+				"rectangular; send null for a value to impute)", c.count, n)}
+	}
 	return nil
 }
 
 // uniformKeys handles the common table, whose model columns all list the
 // same distinct, valid row keys in the same order: it returns the row of
-// each position. Any other table is left to the general path, which also
+// each position (r.colOf holds the members' columns). Any other table is left to the general path, which also
 // reports the errors.
 func (r *rows) uniformKeys(t *tree, data node) (rowOf []int, ok bool) {
 	var first []node
-	for _, c := range t.children(data) {
-		if _, ok := r.m.index[t.key(c)]; !ok {
+	for j, c := range t.children(data) {
+		if r.colOf[j] < 0 {
 			continue
 		}
 		if c.kind != kObject {
@@ -210,9 +241,9 @@ func (r *rows) uniformKeys(t *tree, data node) (rowOf []int, ok bool) {
 // columns, checking each column's shape and keys.
 func (r *rows) indexKeys(t *tree, at where, data node) ([]int, error) {
 	keys := r.keys[:0]
-	for _, c := range t.children(data) {
-		col, ok := r.m.index[t.key(c)]
-		if !ok {
+	for j, c := range t.children(data) {
+		col := r.colOf[j]
+		if col < 0 {
 			continue
 		}
 		switch c.kind {
@@ -258,20 +289,21 @@ func (r *rows) check(field string) error {
 }
 
 // matrix runs the training code's preprocessing on the rows: the same
-// parsing as dataset.FromRecords (through the model's RecordParser), then dataset.Preprocess with the
-// model's spec. records is scratch storage, reused across calls.
-func (r *rows) matrix(records [][]string) (*dataset.Matrix, [][]string, error) {
+// parsing as dataset.FromRecords and the same dataset.Preprocess with the
+// model's spec, through the model's RecordParser into sc's storage (the
+// matrix is sc's). records is scratch storage, reused across calls.
+func (r *rows) matrix(records [][]string, sc *dataset.Scratch) (*dataset.Matrix, [][]string, error) {
 	nc := len(r.m.columns)
 	records = records[:0]
 	for i := 0; i < r.n; i++ {
 		records = append(records, r.cells[i*nc:(i+1)*nc:(i+1)*nc])
 	}
-	tab, err := r.m.parser.Parse(records)
-	if err != nil {
+	x, err := r.m.parser.Matrix(r.m.spec, records, sc)
+	var pe *dataset.ParseError
+	switch {
+	case errors.As(err, &pe):
 		return nil, records, errorf(ErrInvalidInput, "%v", err)
-	}
-	x, err := dataset.Preprocess(r.m.spec, tab, nil)
-	if err != nil {
+	case err != nil:
 		return nil, records, fmt.Errorf("serve: %w", err)
 	}
 	return x, records, nil

@@ -201,7 +201,7 @@ func outputParam(t *tree, root node) (output, error) {
 
 // matrix preprocesses st.rows and checks the result is finite.
 func (st *reqState) matrix() (*dataset.Matrix, error) {
-	x, records, err := st.rows.matrix(st.records)
+	x, records, err := st.rows.matrix(st.records, &st.scratch)
 	st.records = records
 	if err != nil {
 		return nil, err

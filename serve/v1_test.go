@@ -173,3 +173,61 @@ func TestV1Explain(t *testing.T) {
 		}
 	}
 }
+
+// Ensures a columns table whose model columns do not all give every row
+// (a short list, or a row key missing from one column) is refused with a
+// 400 naming the column and both row counts, instead of imputing the
+// cells left out.
+func TestV1RaggedTable(t *testing.T) {
+	f := trained(t)
+	s := newServer(t, Config{Model: f.model})
+	recs := f.valRows[:10]
+	col := "months"
+	lists := func(short int) string {
+		var b strings.Builder
+		b.WriteString(`{"instances":[{"data":{`)
+		for j, h := range f.header {
+			if j > 0 {
+				b.WriteString(",")
+			}
+			n := len(recs)
+			if h == col {
+				n = short
+			}
+			b.WriteString(strconv.Quote(h) + ":[")
+			for i := range n {
+				if i > 0 {
+					b.WriteString(",")
+				}
+				b.Write(appendValue(nil, recs[i][j]))
+			}
+			b.WriteString("]")
+		}
+		b.WriteString("}}]}")
+		return b.String()
+	}
+	keys := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+	full := tableBody(f.header, recs, keys)
+	// Drop row key "4" from the months column only.
+	at := strings.Index(full, `"months": {`)
+	end := at + strings.Index(full[at:], "}")
+	colText := full[at:end]
+	k4 := strings.Index(colText, `"4": `)
+	k3 := strings.Index(colText, `,"3": `)
+	dropped := full[:at] + colText[:k4] + colText[k3+1:] + full[end:]
+	for _, tc := range []struct{ name, body, want string }{
+		{"short list", lists(3), `instances[0].data[\"months\"]: column \"months\": 3 rows, the table has 10`},
+		{"missing key", dropped, `column \"months\": 9 rows, the table has 10`},
+	} {
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, httptest.NewRequest("POST", "/v1/models/churn:predict",
+			strings.NewReader(tc.body)))
+		if w.Code != 400 || !strings.Contains(w.Body.String(), tc.want) {
+			t.Errorf("%s: status %d, body %s; want 400 with %s", tc.name, w.Code, w.Body, tc.want)
+		}
+	}
+	// The same table, whole, is answered.
+	if got := predictProbs(t, s, lists(len(recs))); len(got) != len(recs) {
+		t.Errorf("whole list table: %d predictions, want %d", len(got), len(recs))
+	}
+}

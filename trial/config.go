@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 )
@@ -124,7 +125,7 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("trial: config: %w", err)
 	}
-	c, err := ParseConfig(b)
+	c, err := parseConfig(b)
 	if err != nil {
 		var ce *ConfigError
 		if errors.As(err, &ce) {
@@ -139,17 +140,32 @@ func LoadConfig(path string) (*Config, error) {
 
 // ParseConfig decodes a YAML or JSON experiment config (such as
 // Determined's DET_EXPERIMENT_CONFIG) and validates it.
+//
+// A config is complete on its own: it is not merged over the embedded
+// experiment/const.yaml, because the same text is what a Determined master
+// runs, and a master would not see defaults filled in here. A partial
+// config fails with one ConfigError naming every missing field.
 func ParseConfig(b []byte) (*Config, error) {
+	c, err := parseConfig(b)
+	var ce *ConfigError
+	if err != nil && !errors.As(err, &ce) {
+		return nil, fmt.Errorf("trial: config: %w", err)
+	}
+	return c, err
+}
+
+// parseConfig is ParseConfig with errors other than ConfigError unprefixed.
+func parseConfig(b []byte) (*Config, error) {
 	j, err := yaml.YAMLToJSON(b)
 	if err != nil {
-		return nil, fmt.Errorf("trial: config: %w", err)
+		return nil, err
 	}
 	var c Config
 	if err := json.Unmarshal(j, &c); err != nil {
-		return nil, fmt.Errorf("trial: config: %w", err)
+		return nil, err
 	}
 	if err := json.Unmarshal(j, &c.Raw); err != nil {
-		return nil, fmt.Errorf("trial: config: %w", err)
+		return nil, err
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -169,6 +185,28 @@ func (d *DataConfig) resolve(dir string) {
 	}
 }
 
+// missing lists the required fields the config lacks.
+func (c *Config) missing() []string {
+	var m []string
+	if c.Searcher.Metric == "" {
+		m = append(m, "searcher.metric")
+	}
+	if c.Searcher.MaxLength.Batches == 0 {
+		m = append(m, "searcher.max_length")
+	}
+	for name := range c.Hyperparameters {
+		if !slices.Contains(hpNames, name) {
+			return m // Hparams names the unknown one: likely a misspelt one
+		}
+	}
+	for _, name := range hpNames {
+		if _, ok := c.Hyperparameters[name]; !ok {
+			m = append(m, "hyperparameters."+name)
+		}
+	}
+	return m
+}
+
 // validMetrics are the validation metrics a searcher may optimise.
 var validMetrics = []string{
 	MetricValLoss, MetricValAcc, MetricAUC, MetricPrecision, MetricRecall, MetricF1,
@@ -179,6 +217,10 @@ var validMetrics = []string{
 func (c *Config) Validate() error {
 	bad := func(field, format string, args ...any) error {
 		return &ConfigError{Field: field, Problem: fmt.Sprintf(format, args...)}
+	}
+	if missing := c.missing(); len(missing) > 0 {
+		return bad(strings.Join(missing, ", "), "required (a config is not merged with "+
+			"the defaults; start from a copy of experiment/const.yaml)")
 	}
 	switch {
 	case c.Searcher.Metric == "":

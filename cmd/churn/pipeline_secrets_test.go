@@ -1,3 +1,5 @@
+//go:build !predictor
+
 package main
 
 import (

@@ -15,7 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/churn-pdk/churn/checkpoint"
 	"github.com/churn-pdk/churn/serve"
+	"github.com/churn-pdk/churn/trial"
 )
 
 // kserveModelDir is where KServe's storage-initializer puts the model.
@@ -30,14 +32,16 @@ type serveOptions struct {
 	maxInFlight     int
 	maxBodyBytes    int64
 	shutdownTimeout time.Duration
+	threshold       float64 // 0: the checkpoint's
+	thresholdSet    bool    // --threshold was given
 }
 
 // AddFlags registers the options' flags on cmd; the flag names are KServe's.
 func (o *serveOptions) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.modelDir, "model", defaultModelDir(),
-		"checkpoint directory to serve (default: $STORAGE_URI when it is a path, else "+
-			kserveModelDir+")")
+		"checkpoint directory to serve, or a run directory of `churn train` to serve its "+
+			"best checkpoint (default: $STORAGE_URI when it is a path, else "+kserveModelDir+")")
 	f.StringVar(&o.modelDir, "model_dir", defaultModelDir(), "same as --model (KServe's spelling)")
 	f.StringVar(&o.modelName, "model_name", "",
 		"name in URLs, /v1/models/NAME (default: the model directory's base name)")
@@ -49,6 +53,9 @@ func (o *serveOptions) AddFlags(cmd *cobra.Command) {
 		"largest request body accepted; larger get 413")
 	f.DurationVar(&o.shutdownTimeout, "shutdown_timeout", serve.DefaultShutdownTimeout,
 		"on SIGTERM, how long to let in-flight requests finish")
+	f.Float64Var(&o.threshold, "threshold", 0,
+		"decision threshold in (0, 1), instead of the checkpoint's; "+
+			"V2 metadata reports the one in use")
 }
 
 // defaultModelDir is $STORAGE_URI when KServe rewrote it to a local path,
@@ -87,6 +94,10 @@ func (o *serveOptions) Validate() error {
 	if o.maxBodyBytes < 1 {
 		return fmt.Errorf("serve: --max_body_bytes %d: want >= 1", o.maxBodyBytes)
 	}
+	if o.thresholdSet && !(o.threshold > 0 && o.threshold < 1) {
+		return fmt.Errorf("serve: --threshold %v: want a value between 0 and 1, both excluded",
+			o.threshold)
+	}
 	return nil
 }
 
@@ -98,9 +109,14 @@ func (a *app) serveCmd() *cobra.Command {
 		Long: "Serve a checkpoint directory (weights, feature spec, metadata) as a KServe\n" +
 			"predictor: V1 /v1/models/NAME:predict and :explain, V2 /v2/models/NAME/infer,\n" +
 			"health routes and Prometheus /metrics on one port. SIGTERM lets in-flight\n" +
-			"requests finish before the process exits.",
+			"requests finish before the process exits.\n\n" +
+			"--model may also name a run directory of `churn train`: its run.json's best\n" +
+			"checkpoint is served (a run without run.json did not finish: name one of its\n" +
+			"checkpoints instead). --threshold overrides the checkpoint's decision\n" +
+			"threshold.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.thresholdSet = cmd.Flags().Changed("threshold")
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -113,7 +129,11 @@ func (a *app) serveCmd() *cobra.Command {
 
 // runServe loads the model, then serves until the command's context ends.
 func (a *app) runServe(cmd *cobra.Command, o *serveOptions) error {
-	m, err := serve.Load(o.modelDir)
+	dir, err := checkpointDir(o.modelDir)
+	if err != nil {
+		return err
+	}
+	m, err := loadModel(dir, o.threshold)
 	if err != nil {
 		return err
 	}
@@ -132,15 +152,69 @@ func (a *app) runServe(cmd *cobra.Command, o *serveOptions) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	a.logger.Info("model loaded", "dir", o.modelDir, "model", o.modelName,
+	a.logger.Info("model loaded", "dir", dir, "model", o.modelName,
 		"threshold", m.Threshold(), "inputs", m.Spec().Width())
 	return s.Run(cmd.Context(), ln)
 }
 
+// loadModel reads checkpoint directory dir and builds the model to serve,
+// with threshold as its decision threshold (0: the checkpoint's).
+func loadModel(dir string, threshold float64) (*serve.Model, error) {
+	ck, err := checkpoint.Read(dir)
+	if err != nil {
+		return nil, fmt.Errorf("serve: load model: %w", err)
+	}
+	if threshold == 0 {
+		threshold = ck.Metadata.Threshold
+	}
+	return serve.NewModel(ck.Spec, ck.Model, threshold)
+}
+
+// checkpointDir returns the checkpoint directory to serve for --model dir:
+// dir itself, or when dir is a run directory of `churn train`, the best
+// checkpoint its run.json names. A run directory without run.json is an
+// error: the run did not finish and has no best checkpoint yet.
+func checkpointDir(dir string) (string, error) {
+	if fileExists(filepath.Join(dir, checkpoint.MetadataFile)) {
+		return dir, nil
+	}
+	if fileExists(filepath.Join(dir, trial.SummaryFile)) {
+		return bestCheckpoint(dir)
+	}
+	if fileExists(filepath.Join(dir, trial.CheckpointsDir)) {
+		return "", fmt.Errorf("serve: --model %s is a run directory without %s (the run did "+
+			"not finish); serve one of its checkpoints, %s", dir, trial.SummaryFile,
+			filepath.Join(dir, trial.CheckpointsDir, "ID"))
+	}
+	return dir, nil // not a run: checkpoint.Read says what is wrong
+}
+
+// bestCheckpoint returns the best checkpoint of run directory dir: under
+// dir's checkpoints/ when it is there (the run may have been moved since it
+// wrote best_dir), else best_dir as written.
+func bestCheckpoint(dir string) (string, error) {
+	s, err := trial.ReadSummary(dir)
+	if err != nil {
+		return "", fmt.Errorf("serve: --model %s: %w", dir, err)
+	}
+	if s.Best.ID != "" && filepath.IsLocal(s.Best.ID) {
+		in := filepath.Join(dir, trial.CheckpointsDir, s.Best.ID)
+		if fileExists(filepath.Join(in, checkpoint.MetadataFile)) {
+			return in, nil
+		}
+	}
+	if s.BestDir != "" && fileExists(filepath.Join(s.BestDir, checkpoint.MetadataFile)) {
+		return s.BestDir, nil
+	}
+	return "", fmt.Errorf("serve: --model %s is a run directory whose best checkpoint "+
+		"(best_dir %q in %s) is not there", dir, s.BestDir, trial.SummaryFile)
+}
+
 // version is the module version the binary was built from, or "dev".
 func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	bi, ok := debug.ReadBuildInfo()
+	if !ok || bi.Main.Version == "" || bi.Main.Version == "(devel)" {
+		return "dev"
 	}
-	return "dev"
+	return bi.Main.Version
 }

@@ -193,7 +193,7 @@ func (a *app) runTrain(cmd *cobra.Command, o *trainOptions) error {
 	}
 	in, err := o.resolve()
 	if err != nil {
-		return err
+		return fmt.Errorf("train: %w", err)
 	}
 	if o.master != "" {
 		return a.runTrainOnMaster(cmd, o, in)

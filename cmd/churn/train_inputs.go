@@ -78,11 +78,11 @@ func (o *trainOptions) loadConfig(meta *checkpoint.Metadata) (*trial.Config, err
 	case o.resume != "" && meta.Config != nil:
 		b, err := json.Marshal(meta.Config)
 		if err != nil {
-			return nil, fmt.Errorf("train: config of %s: %w", o.resume, err)
+			return nil, fmt.Errorf("config of %s: %w", o.resume, err)
 		}
 		cfg, err := trial.ParseConfig(b)
 		if err != nil {
-			return nil, fmt.Errorf("train: config of %s: %w", o.resume, err)
+			return nil, fmt.Errorf("config of %s: %w", o.resume, err)
 		}
 		return cfg, nil
 	}
@@ -123,7 +123,7 @@ func checkpointData(ck string, files []checkpoint.DataFile) (trial.DataSource, b
 			if f.Path != "" {
 				where = " nor " + f.Path
 			}
-			return nil, false, fmt.Errorf("train: --resume: data file %s%s, named by "+
+			return nil, false, fmt.Errorf("--resume: data file %s%s, named by "+
 				"checkpoint %s, not found; pass the same file with --data", f.Name, where, ck)
 		}
 	}
