@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -116,7 +117,7 @@ func checkSame(t *testing.T, text string, block int, got [][]string, err error,
 			got, len(want), want)
 	}
 	for i := range want {
-		if !equalNames(got[i], want[i]) {
+		if !slices.Equal(got[i], want[i]) {
 			t.Fatalf("%q (block %d): record %d = %q, encoding/csv %q", text, block, i,
 				got[i], want[i])
 		}

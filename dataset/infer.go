@@ -55,10 +55,10 @@ type InferReport struct {
 // non-missing values are numbers, but not all) is taken for a numeric
 // column with a typo: Infer fails with a ParseError (ErrNotNumber) at its
 // first value that is not a number, rather than silently turning a key
-// feature into categories or dropping it. A numeric column's its mean and sample standard deviation (n-1, as pandas) come
-// from the training rows of Split(TestSize, Seed). Other columns are
-// categorical, with the training rows' distinct non-missing values sorted
-// as strings. Numeric columns come first, then categorical ones, each in
+// feature into categories or dropping it. A numeric column's mean and
+// sample standard deviation (n-1, as pandas) come from the training rows
+// of Split(TestSize, Seed). Other columns are categorical, with the
+// training rows' distinct non-missing values sorted as strings. Numeric columns come first, then categorical ones, each in
 // file order. Columns that cannot be used (no spread, no values, too many
 // categories) are dropped and reported.
 func Infer(opts InferOptions, sources ...Source) (*Spec, *InferReport, error) {

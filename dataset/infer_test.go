@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -46,7 +47,7 @@ func TestInfer(t *testing.T) {
 		t.Errorf("Negative = %q, want No", spec.Negative)
 	}
 	wantInputs := []string{"spend", "flag", "plan_basic", "plan_gold", "plan_pro"}
-	if !equalNames(spec.Inputs, wantInputs) {
+	if !slices.Equal(spec.Inputs, wantInputs) {
 		t.Errorf("Inputs = %q, want %q", spec.Inputs, wantInputs)
 	}
 	if len(rep.Dropped) != 2 || rep.Dropped[0].Column != "id" || rep.Dropped[1].Column != "const" {

@@ -100,3 +100,13 @@ func TestInferPicksPositive(t *testing.T) {
 		t.Fatalf("Infer: %v, want %s", err, want)
 	}
 }
+
+// ensures a spec that is not valid JSON for a Spec says "json:" once.
+func TestReadSpecJSONErrorOnce(t *testing.T) {
+	_, err := ReadSpec(strings.NewReader(`{"label": 3}`))
+	want := "dataset: spec: json: cannot unmarshal number into Go struct field Spec.label " +
+		"of type string"
+	if !errors.Is(err, ErrInvalidSpec) || err.Error() != want {
+		t.Fatalf("ReadSpec: %v, want %s", err, want)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -54,7 +55,7 @@ func TestLoadGood(t *testing.T) {
 		t.Errorf("fee = %v, want [1.5 NaN 3]", fee)
 	}
 	plan, _ := tab.Categorical("plan")
-	if !equalNames(plan, []string{"pro", "basic", " "}) {
+	if !slices.Equal(plan, []string{"pro", "basic", " "}) {
 		t.Errorf("plan = %q, want [pro basic \" \"]", plan)
 	}
 	if y := tab.Labels(); len(y) != 3 || y[0] != 1 || y[1] != 0 || y[2] != 0 {
@@ -244,7 +245,7 @@ func TestRecordParser(t *testing.T) {
 		t.Fatal(err)
 	}
 	plan, _ := got.Categorical("plan")
-	if !equalNames(plan, []string{"pro", "gold", "basic", "gold"}) || !got.HasLabel() {
+	if !slices.Equal(plan, []string{"pro", "gold", "basic", "gold"}) || !got.HasLabel() {
 		t.Errorf("Parse: plan %q, label %v", plan, got.HasLabel())
 	}
 	mg, err := Preprocess(tinySpec(t), got, nil)

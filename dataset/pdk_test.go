@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -84,7 +85,7 @@ func TestPDKSpecMatchesNumscale(t *testing.T) {
 		}
 	}
 	header := readCSVFile(t, filepath.Join(pdkDir, "customer_churn_sample.csv"))[0]
-	if !equalNames(header, PDKHeader()) {
+	if !slices.Equal(header, PDKHeader()) {
 		t.Errorf("PDKHeader() = %q, sample header %q", PDKHeader(), header)
 	}
 	var order []string
@@ -118,7 +119,7 @@ func TestPreprocessMatchesPandas(t *testing.T) {
 	}
 	golden := readCSVFile(t, filepath.Join(pdkDir, "customer_churn_sample.features.csv"))
 	head := golden[0]
-	if !equalNames(head[:len(head)-1], spec.Inputs) {
+	if !slices.Equal(head[:len(head)-1], spec.Inputs) {
 		t.Fatalf("golden header %q != spec.Inputs %q", head[:len(head)-1], spec.Inputs)
 	}
 	if m.Rows != len(golden)-1 || m.Cols != 139 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -178,7 +179,7 @@ func TestConcat(t *testing.T) {
 		t.Errorf("Concat: len %d, label %v, age %v; want 3, false, [1 3 5]",
 			c.Len(), c.HasLabel(), age)
 	}
-	if plan, _ := c.Categorical("plan"); !equalNames(plan, []string{"pro", "basic", "pro"}) {
+	if plan, _ := c.Categorical("plan"); !slices.Equal(plan, []string{"pro", "basic", "pro"}) {
 		t.Errorf("Concat: plan = %q, want [pro basic pro]", plan)
 	}
 	m, err := Preprocess(spec, c, nil)

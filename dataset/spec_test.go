@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -23,7 +24,7 @@ func TestReadSpecDerivesInputs(t *testing.T) {
 		t.Fatalf("ReadSpec: %v", err)
 	}
 	want := []string{"age", "fee", "plan_basic", "plan_pro"}
-	if !equalNames(s.Inputs, want) {
+	if !slices.Equal(s.Inputs, want) {
 		t.Errorf("Inputs = %q, want %q", s.Inputs, want)
 	}
 	if s.Width() != len(want) {

@@ -3,6 +3,7 @@ package dataset
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Matrix is a row-major float32 matrix of model inputs with optional labels.
@@ -24,8 +25,9 @@ func (m *Matrix) Row(i int) []float32 { return m.X[i*m.Cols : (i+1)*m.Cols] }
 //
 // A Table may be a view of another's rows (Split gives views): rows then
 // lists, in order, the distinct rows of the columns it holds, which it
-// shares with the table it views. A view costs an index per row, not a copy of every
-// value, so splitting a table for training does not double its memory.
+// shares with the table it views. A view costs an index per row, not a
+// copy of every value, so splitting a table for training does not double
+// its memory.
 type Table struct {
 	n       int
 	numName []string
@@ -139,7 +141,7 @@ func Concat(tables ...*Table) (*Table, error) {
 	out.cat = make([]catColumn, len(first.cat))
 	withLabel := true
 	for i, t := range tables {
-		if !equalNames(t.numName, first.numName) || !equalNames(t.catName, first.catName) {
+		if !slices.Equal(t.numName, first.numName) || !slices.Equal(t.catName, first.catName) {
 			return nil, fmt.Errorf("dataset: concat: table %d has other columns than table 0", i)
 		}
 		out.n += t.n
@@ -157,18 +159,6 @@ func Concat(tables ...*Table) (*Table, error) {
 		}
 	}
 	return out, nil
-}
-
-func equalNames(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Split returns the training and validation tables of a shuffled split, the

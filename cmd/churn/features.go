@@ -90,7 +90,7 @@ func (a *app) runInfer(o *inferOptions, files []string) error {
 	for _, name := range files {
 		f, err := os.Open(name)
 		if err != nil {
-			return err
+			return fmt.Errorf("features infer: %w", err)
 		}
 		srcs = append(srcs, dataset.Source{Name: name, R: f})
 	}
@@ -99,7 +99,7 @@ func (a *app) runInfer(o *inferOptions, files []string) error {
 		TestSize: o.testSize, Seed: o.seed, MaxCategories: o.maxCategories,
 	}, srcs...)
 	if err != nil {
-		return err
+		return fmt.Errorf("features infer: %w", err)
 	}
 	for _, d := range rep.Dropped {
 		a.logger.Warn("column dropped", "column", d.Column, "reason", d.Reason)

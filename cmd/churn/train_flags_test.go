@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/churn-pdk/churn"
 	"github.com/churn-pdk/churn/checkpoint"
 	"github.com/churn-pdk/churn/trial"
 )
@@ -108,6 +109,32 @@ func TestTrainLabels(t *testing.T) {
 	} {
 		if code != 0 || !strings.Contains(help, want) {
 			t.Errorf("train --help (exit %d) lacks %q:\n%s", code, want, out)
+		}
+	}
+}
+
+// ensures one stray text value in the telco table's tenure stops both
+// spec fitting verbs at its file, line and column instead of dropping it.
+func TestStrayTextInNumericColumn(t *testing.T) {
+	dir := t.TempDir()
+	lines := strings.Split(string(churn.DefaultData()), "\n")
+	fields := strings.Split(lines[10], ",")
+	fields[5] = `"ten"` // tenure, on line 11
+	lines[10] = strings.Join(fields, ",")
+	path := filepath.Join(dir, "textnum.csv")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := `dataset: ` + path + `:11: column "tenure": value "ten": not a number ` +
+		`(7042 of the column's 7043 values are numbers;`
+	for _, args := range [][]string{
+		{"features", "infer", "--label", "churn", "--positive", "Yes", path},
+		{"train", "--data", path, "--run-dir", filepath.Join(dir, "run")},
+	} {
+		code, _, errOut := runTrainVerb(t, args...)
+		if code == 0 || !strings.Contains(errOut, "churn: "+args[0]) ||
+			!strings.Contains(errOut, want) {
+			t.Errorf("%v: exit %d %q, want %q", args, code, errOut, want)
 		}
 	}
 }
