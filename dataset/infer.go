@@ -58,9 +58,10 @@ type InferReport struct {
 // feature into categories or dropping it. A numeric column's mean and
 // sample standard deviation (n-1, as pandas) come from the training rows
 // of Split(TestSize, Seed). Other columns are categorical, with the
-// training rows' distinct non-missing values sorted as strings. Numeric columns come first, then categorical ones, each in
-// file order. Columns that cannot be used (no spread, no values, too many
-// categories) are dropped and reported.
+// training rows' distinct non-missing values sorted as strings. Numeric
+// columns come first, then categorical ones, each in file order. Columns
+// that cannot be used (no spread, no values, too many categories) are
+// dropped and reported.
 func Infer(opts InferOptions, sources ...Source) (*Spec, *InferReport, error) {
 	if opts.Label == "" {
 		return nil, nil, fmt.Errorf("dataset: infer: a label column is required")

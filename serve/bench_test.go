@@ -128,6 +128,8 @@ func BenchmarkV1Stages(b *testing.B) {
 	})
 	stage("RecordParser", func() error { _, err := f.model.parser.Parse(records); return err })
 	stage("Preprocess", func() error { _, err := dataset.Preprocess(f.spec, tab, nil); return err })
+	var sc dataset.Scratch
+	stage("Matrix", func() error { _, err := f.model.parser.Matrix(f.spec, records, &sc); return err })
 	stage("Predict", func() error { return f.net.Predict(x.X, out) })
 	var buf []byte
 	stage("encode", func() error { buf = appendPredictions(buf[:0], out, outLabels, 0.5); return nil })
