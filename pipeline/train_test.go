@@ -189,6 +189,14 @@ func TestTrainOutcomes(t *testing.T) {
 	}
 }
 
+// badMetricConfig is a complete config but for a searcher metric the
+// trial never reports.
+const badMetricConfig = `name: churn
+hyperparameters: {global_batch_size: 512, random_seed: 42, test_size: 0.2, lr: 0.0001, dense1: 32}
+searcher: {name: single, metric: nope, max_length: {batches: 100}}
+min_validation_period: {batches: 100}
+`
+
 // Ensures problems with the environment or the options stop the step
 // before the master is contacted.
 func TestTrainRejectsBadSetup(t *testing.T) {
@@ -202,8 +210,11 @@ func TestTrainRejectsBadSetup(t *testing.T) {
 		{"no model", func(f *trainFixture) { f.opts.Model = "" }, "--model is required"},
 		{"no config", func(f *trainFixture) { f.opts.Config = "/nonexistent/c.yaml" }, "no such file"},
 		{"bad config", func(f *trainFixture) {
-			os.WriteFile(f.opts.Config, []byte("searcher: {metric: nope}\n"), 0o644)
-		}, "searcher.metric"},
+			os.WriteFile(f.opts.Config, []byte(badMetricConfig), 0o644)
+		}, `searcher.metric: "nope" is not reported`},
+		{"partial config", func(f *trainFixture) {
+			os.WriteFile(f.opts.Config, []byte("searcher: {metric: val_acc}\n"), 0o644)
+		}, "searcher.max_length"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newTrainFixture(t, commitID('5'))
