@@ -18,25 +18,35 @@ type plan struct {
 }
 
 func newPlan(spec *Spec, t *Table) (*plan, error) {
-	p := &plan{num: make([][]float64, 0, len(spec.Numeric)), n: t.n}
+	p := &plan{}
+	if err := p.build(spec, t); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// build maps spec's columns to t's into p, reusing p's storage.
+func (p *plan) build(spec *Spec, t *Table) error {
+	p.n, p.to = t.n, nil
 	if t.rows != nil {
 		p.to, p.n = outputRows(t.rows)
 	}
+	p.num = p.num[:0]
 	for k, c := range spec.Numeric {
 		j := indexAt(t.numName, c.Name, k)
 		if j < 0 {
-			return nil, fmt.Errorf("dataset: preprocess: table has no numeric column %q", c.Name)
+			return fmt.Errorf("dataset: preprocess: table has no numeric column %q", c.Name)
 		}
 		p.num = append(p.num, t.num[j])
 	}
 	nc := len(spec.Categorical)
-	p.codes, p.same = make([][]int32, nc), make([]int, nc)
-	p.look, p.off = make([][]int32, nc), make([]int, nc)
+	p.codes, p.same = resize(p.codes, nc), resize(p.same, nc)
+	p.look, p.off = resize(p.look, nc), resize(p.off, nc)
 	off := len(spec.Numeric)
 	for k, c := range spec.Categorical {
 		j := indexAt(t.catName, c.Name, k)
 		if j < 0 {
-			return nil, fmt.Errorf(
+			return fmt.Errorf(
 				"dataset: preprocess: table has no categorical column %q", c.Name)
 		}
 		p.codes[k] = t.cat[j].codes
@@ -44,7 +54,17 @@ func newPlan(spec *Spec, t *Table) (*plan, error) {
 		p.off[k] = off
 		off += len(c.Categories)
 	}
-	return p, nil
+	return nil
+}
+
+// fill writes every input of the plan's rows into x (zeroed, w inputs a
+// row), counting missing values and unseen categories per column.
+func (p *plan) fill(spec *Spec, x []float32, w int, missing, unseen []int) {
+	for lo := 0; lo < p.n; lo += blockRows {
+		hi := min(lo+blockRows, p.n)
+		p.numeric(spec, x, w, lo, hi, missing)
+		p.categorical(x, w, lo, hi, unseen)
+	}
 }
 
 // outputRows inverts a view's rows: to[i] is the output row of column row
@@ -133,11 +153,7 @@ func Preprocess(spec *Spec, t *Table, rep *Report) (*Matrix, error) {
 	m := &Matrix{Rows: t.n, Cols: w, X: make([]float32, t.n*w)}
 	missing := make([]int, len(spec.Numeric))
 	unseen := make([]int, len(spec.Categorical))
-	for lo := 0; lo < p.n; lo += blockRows {
-		hi := min(lo+blockRows, p.n)
-		p.numeric(spec, m.X, w, lo, hi, missing)
-		p.categorical(m.X, w, lo, hi, unseen)
-	}
+	p.fill(spec, m.X, w, missing, unseen)
 	if t.label != nil {
 		m.Y = gather(t, t.label)
 	}

@@ -1,7 +1,5 @@
 package dataset
 
-import "fmt"
-
 // Scratch is reusable storage for RecordParser.Matrix: the parsed columns,
 // the preprocessing plan and the output matrix of one call, kept for the
 // next. The zero value is ready to use. A Scratch serves one call at a
@@ -81,8 +79,7 @@ func (s *Scratch) table() *Table {
 // preprocess is Preprocess for a whole table (not a view), without a
 // report, into s's plan and matrix.
 func (s *Scratch) preprocess(spec *Spec, t *Table) (*Matrix, error) {
-	p, err := s.plan(spec, t)
-	if err != nil {
+	if err := s.p.build(spec, t); err != nil {
 		return nil, err
 	}
 	w := spec.Width()
@@ -93,48 +90,8 @@ func (s *Scratch) preprocess(spec *Spec, t *Table) (*Matrix, error) {
 	s.unseen = resize(s.unseen, len(spec.Categorical))
 	clear(s.missing)
 	clear(s.unseen)
-	for lo := 0; lo < p.n; lo += blockRows {
-		hi := min(lo+blockRows, p.n)
-		p.numeric(spec, x, w, lo, hi, s.missing)
-		p.categorical(x, w, lo, hi, s.unseen)
-	}
+	s.p.fill(spec, x, w, s.missing, s.unseen)
 	return &s.m, nil
-}
-
-// plan is newPlan for a whole table, into s's plan.
-func (s *Scratch) plan(spec *Spec, t *Table) (*plan, error) {
-	p := &s.p
-	p.n, p.to = t.n, nil
-	p.num = p.num[:0]
-	for k, c := range spec.Numeric {
-		j := indexAt(t.numName, c.Name, k)
-		if j < 0 {
-			return nil, &specError{column: c.Name, kind: "numeric"}
-		}
-		p.num = append(p.num, t.num[j])
-	}
-	nc := len(spec.Categorical)
-	p.codes, p.same = resize(p.codes, nc), resize(p.same, nc)
-	p.look, p.off = resize(p.look, nc), resize(p.off, nc)
-	off := len(spec.Numeric)
-	for k, c := range spec.Categorical {
-		j := indexAt(t.catName, c.Name, k)
-		if j < 0 {
-			return nil, &specError{column: c.Name, kind: "categorical"}
-		}
-		p.codes[k] = t.cat[j].codes
-		p.same[k], p.look[k] = lookup(t.cat[j].dict, c.Categories)
-		p.off[k] = off
-		off += len(c.Categories)
-	}
-	return p, nil
-}
-
-// specError is Preprocess's error for a table that lacks a spec column.
-type specError struct{ column, kind string }
-
-func (e *specError) Error() string {
-	return fmt.Sprintf("dataset: preprocess: table has no %s column %q", e.kind, e.column)
 }
 
 // resize returns s with length n, reusing its storage when it has room.

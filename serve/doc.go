@@ -4,8 +4,10 @@
 //
 // A [Model] is loaded from a checkpoint directory (weights, resolved feature
 // spec and metadata), so serving preprocesses requests with the very spec
-// and the very function training used: dataset.FromRecords, then
-// dataset.Preprocess, then the network's one forward pass, nn.Model.Predict.
+// and the very code training used: dataset.RecordParser validates the
+// rows as the CSV loader does, the preprocessing plan of dataset.Preprocess
+// encodes them (RecordParser.Matrix, into pooled storage), then the
+// network's one forward pass, nn.Model.Predict.
 //
 // Routes (name is the served model's name):
 //
