@@ -173,7 +173,25 @@ func writeBody(w http.ResponseWriter, code int, b []byte) {
 	_, _ = w.Write(b)
 }
 
-// model returns the served model when name is its name and it is loaded.
+// infer runs an inference route for model name: POST only, the model
+// must exist, and the request holds an in-flight slot while run works.
+func (s *Server) infer(w http.ResponseWriter, r *http.Request, name string,
+	run func(*Model) error) error {
+	if err := allow(w, r, http.MethodPost); err != nil {
+		return err
+	}
+	m, err := s.lookup(name)
+	if err != nil {
+		return err
+	}
+	if err := s.admit(); err != nil {
+		return err
+	}
+	defer s.release()
+	return run(m)
+}
+
+// lookup returns the served model when name is its name and it is loaded.
 func (s *Server) lookup(name string) (*Model, error) {
 	if name != s.cfg.ModelName {
 		return nil, errorf(ErrModelNotFound, "Model with name %s does not exist.", name)

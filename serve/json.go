@@ -258,18 +258,8 @@ func (t *tree) array() error {
 		if err := t.value(); err != nil {
 			return err
 		}
-		t.space()
-		if t.pos >= len(t.src) {
-			return t.fail("")
-		}
-		switch t.src[t.pos] {
-		case ',':
-			t.pos++
-		case ']':
-			t.leave(kArray, base)
-			return nil
-		default:
-			return t.fail("invalid character after array element")
+		if done, err := t.next(']', kArray, base, "array element"); done || err != nil {
+			return err
 		}
 	}
 }
@@ -306,20 +296,28 @@ func (t *tree) object() error {
 		if esc {
 			v.esc |= escKey
 		}
-		t.space()
-		if t.pos >= len(t.src) {
-			return t.fail("")
-		}
-		switch t.src[t.pos] {
-		case ',':
-			t.pos++
-		case '}':
-			t.leave(kObject, base)
-			return nil
-		default:
-			return t.fail("invalid character after object key:value pair")
+		if done, err := t.next('}', kObject, base, "object key:value pair"); done || err != nil {
+			return err
 		}
 	}
+}
+
+// next reads what follows a member of an array or object: a comma (more
+// members) or the closing byte, which ends the value (done).
+func (t *tree) next(closing byte, k kind, base int, member string) (done bool, err error) {
+	t.space()
+	if t.pos >= len(t.src) {
+		return false, t.fail("")
+	}
+	switch t.src[t.pos] {
+	case ',':
+		t.pos++
+		return false, nil
+	case closing:
+		t.leave(k, base)
+		return true, nil
+	}
+	return false, t.fail("invalid character after " + member)
 }
 
 // str reads a string token. A string without escapes whose bytes are

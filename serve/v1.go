@@ -51,18 +51,9 @@ func (s *Server) v1Model(w http.ResponseWriter, r *http.Request, rest string) er
 		writeJSON(w, http.StatusOK, map[string]any{"name": name, "ready": true})
 		return nil
 	case verb == "predict" || verb == "explain":
-		if err := allow(w, r, http.MethodPost); err != nil {
-			return err
-		}
-		m, err := s.lookup(name)
-		if err != nil {
-			return err
-		}
-		if err := s.admit(); err != nil {
-			return err
-		}
-		defer s.release()
-		return s.v1Infer(w, r, m, verb == "explain")
+		return s.infer(w, r, name, func(m *Model) error {
+			return s.v1Infer(w, r, m, verb == "explain")
+		})
 	default:
 		return errorf(ErrRouteNotFound, "no route %s: unknown verb %q", r.URL.Path, verb)
 	}

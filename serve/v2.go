@@ -84,18 +84,9 @@ func (s *Server) v2Model(w http.ResponseWriter, r *http.Request, rest string) er
 		}
 		return nil
 	case tail == "infer":
-		if err := allow(w, r, http.MethodPost); err != nil {
-			return err
-		}
-		m, err := s.lookup(name)
-		if err != nil {
-			return err
-		}
-		if err := s.admit(); err != nil {
-			return err
-		}
-		defer s.release()
-		return s.v2Infer(w, r, m, name)
+		return s.infer(w, r, name, func(m *Model) error {
+			return s.v2Infer(w, r, m, name)
+		})
 	case tail == "versions" || strings.HasPrefix(tail, "versions/"):
 		if _, err := s.lookup(name); err != nil {
 			return err
