@@ -134,7 +134,8 @@ func TestOriginalRequest(t *testing.T) {
 		t.Fatalf("answer %s, want ten [1.0] or [0.0]", resp)
 	}
 	code, probs := post(t, url+"/v1/models/churn:predict",
-		string(bytes.Replace(body, []byte(`{"instances"`), []byte(`{"parameters":{"output":"probabilities"},"instances"`), 1)))
+		string(bytes.Replace(body, []byte(`{"instances"`),
+			[]byte(`{"parameters":{"output":"probabilities"},"instances"`), 1)))
 	if code != 200 {
 		t.Fatalf("probabilities: status %d: %s", code, probs)
 	}

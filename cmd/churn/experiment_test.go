@@ -21,6 +21,15 @@ var envMu sync.Mutex
 // runTrialProcess runs `churn trial` in process with the container
 // environment env, as the master's launcher would.
 func runTrialProcess(env map[string]string) int {
+	var out bytes.Buffer
+	return withEnv(env, func() int {
+		return run(context.Background(), []string{"trial", "--log-level", "warn"}, nil, &out, &out)
+	})
+}
+
+// withEnv runs f with env set in the process environment, restoring it
+// after; envMu serialises such runs.
+func withEnv(env map[string]string, f func() int) int {
 	envMu.Lock()
 	defer envMu.Unlock()
 	for k, v := range env {
@@ -32,8 +41,25 @@ func runTrialProcess(env map[string]string) int {
 			defer os.Unsetenv(k)
 		}
 	}
-	var out bytes.Buffer
-	return run(context.Background(), []string{"trial", "--log-level", "warn"}, nil, &out, &out)
+	return f()
+}
+
+// writePDKData writes rows generated original-schema rows (seed) and the
+// original feature spec into dir and returns their paths.
+func writePDKData(t *testing.T, dir string, rows int, seed int64) (csv, spec string) {
+	t.Helper()
+	var data bytes.Buffer
+	if err := dataset.Generate(&data, rows, seed); err != nil {
+		t.Fatal(err)
+	}
+	csv, spec = filepath.Join(dir, "data.csv"), filepath.Join(dir, "features.json")
+	if err := os.WriteFile(csv, data.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := dataset.PDKSpec().WriteFile(spec); err != nil {
+		t.Fatal(err)
+	}
+	return csv, spec
 }
 
 // TestExperimentVerbs ensures create --follow, wait, model register and
@@ -41,17 +67,7 @@ func runTrialProcess(env map[string]string) int {
 // run by the trial verb itself.
 func TestExperimentVerbs(t *testing.T) {
 	dir := t.TempDir()
-	var data bytes.Buffer
-	if err := dataset.Generate(&data, 400, 5); err != nil {
-		t.Fatal(err)
-	}
-	csv, spec := filepath.Join(dir, "data.csv"), filepath.Join(dir, "features.json")
-	if err := os.WriteFile(csv, data.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := dataset.PDKSpec().WriteFile(spec); err != nil {
-		t.Fatal(err)
-	}
+	csv, spec := writePDKData(t, dir, 400, 5)
 	store := filepath.Join(dir, "store")
 	cfg := filepath.Join(dir, "const.yaml")
 	doc := fmt.Sprintf(`name: churn-cmd
@@ -126,17 +142,7 @@ func runChurn(t *testing.T, wantCode int, args ...string) string {
 // the run to the master as an unmanaged experiment that ends COMPLETED.
 func TestTrainOnMaster(t *testing.T) {
 	dir := t.TempDir()
-	var data bytes.Buffer
-	if err := dataset.Generate(&data, 300, 9); err != nil {
-		t.Fatal(err)
-	}
-	csv, spec := filepath.Join(dir, "data.csv"), filepath.Join(dir, "features.json")
-	if err := os.WriteFile(csv, data.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := dataset.PDKSpec().WriteFile(spec); err != nil {
-		t.Fatal(err)
-	}
+	csv, spec := writePDKData(t, dir, 300, 9)
 	cfg := filepath.Join(dir, "const.yaml")
 	doc := fmt.Sprintf(`name: churn-local
 hyperparameters: {global_batch_size: 32, random_seed: 1, test_size: 0.2, lr: 0.001, dense1: 4}

@@ -137,19 +137,10 @@ entrypoint: ./churn trial
 // runTrialVerbTo runs `churn trial` in process with env at debug level,
 // appending its output to out.
 func runTrialVerbTo(env map[string]string, out *lockedBuffer) int {
-	envMu.Lock()
-	defer envMu.Unlock()
-	for k, v := range env {
-		old, had := os.LookupEnv(k)
-		os.Setenv(k, v)
-		if had {
-			defer os.Setenv(k, old)
-		} else {
-			defer os.Unsetenv(k)
-		}
-	}
 	var b bytes.Buffer
-	code := run(context.Background(), []string{"trial", "--log-level", "debug"}, nil, &b, &b)
+	code := withEnv(env, func() int {
+		return run(context.Background(), []string{"trial", "--log-level", "debug"}, nil, &b, &b)
+	})
 	out.Write(b.Bytes())
 	return code
 }
@@ -243,14 +234,15 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	// A failed login, and a master echoing credentials into its errors.
 	t.Setenv("DET_PASS", secretWrongPw)
-	if out := w.churn(t, 1, "model", "register", "--model", "churn", "--experiment", "2"); !strings.Contains(out, "invalid credentials") {
+	out := w.churn(t, 1, "model", "register", "--model", "churn", "--experiment", "2")
+	if !strings.Contains(out, "invalid credentials") {
 		t.Errorf("failed login says %q", out)
 	}
 	echo := echoMaster(t)
 	t.Setenv("DET_PASS", secretPass)
 	w.churn(t, 1, "model", "register", "--master", echo.URL, "--model", "m", "--experiment", "1")
 	t.Setenv("DET_USER_TOKEN", secretUserTok)
-	out := w.churn(t, 1, "model", "download", "--master", echo.URL, "churn@1",
+	out = w.churn(t, 1, "model", "download", "--master", echo.URL, "churn@1",
 		filepath.Join(f.dir, "never"))
 	if !strings.Contains(out, "[REDACTED]") {
 		t.Errorf("the echoing master's error reads %q; want the token cut out", out)
