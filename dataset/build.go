@@ -128,6 +128,9 @@ type tableBuilder struct {
 	codes [][]int32
 	label []float32 // nil when the rows carry no label
 	enc   []catEncoder
+	// numBuf and codeBuf back num and codes, column after column.
+	numBuf  []float64
+	codeBuf []int32
 }
 
 // newTableBuilder makes room for rows rows.
@@ -156,6 +159,7 @@ func (b *tableBuilder) alloc(rows int) {
 		b.codes[k] = codes[k*rows : (k+1)*rows : (k+1)*rows]
 		copy(b.codes[k], col[:b.n])
 	}
+	b.numBuf, b.codeBuf = nums, codes
 	if b.idx.label >= 0 {
 		label := make([]float32, rows)
 		copy(label, b.label[:b.n])
@@ -173,10 +177,9 @@ func (b *tableBuilder) add(rec []string) *ParseError {
 	for k, j := range b.idx.num {
 		v, ok := parseDecimal(rec[j]) // parseNumber's fast path, without a call
 		if !ok {
-			var err error
-			if v, err = parseNumber(rec[j]); err != nil {
-				return &ParseError{Column: b.sc.numName[k], Value: strings.Clone(rec[j]),
-					Err: err}
+			var pe *ParseError
+			if v, pe = b.number(k, rec[j]); pe != nil {
+				return pe
 			}
 		}
 		b.num[k][i] = v
@@ -185,18 +188,34 @@ func (b *tableBuilder) add(rec []string) *ParseError {
 		b.codes[k][i] = b.enc[k].code(rec[j])
 	}
 	if b.idx.label >= 0 {
-		switch s := rec[b.idx.label]; s {
-		case b.sc.positive:
-			b.label[i] = 1
-		case b.sc.negative:
-			b.label[i] = 0
-		default:
-			return &ParseError{Column: b.sc.label, Value: strings.Clone(s),
-				Err: fmt.Errorf("%w: want %q or %q", ErrBadLabel, b.sc.positive, b.sc.negative)}
+		var pe *ParseError
+		if b.label[i], pe = b.labelOf(rec[b.idx.label]); pe != nil {
+			return pe
 		}
 	}
 	b.n++
 	return nil
+}
+
+// number parses the value s of numeric column k.
+func (b *tableBuilder) number(k int, s string) (float64, *ParseError) {
+	v, err := parseNumber(s)
+	if err != nil {
+		return 0, &ParseError{Column: b.sc.numName[k], Value: strings.Clone(s), Err: err}
+	}
+	return v, nil
+}
+
+// labelOf parses a label value.
+func (b *tableBuilder) labelOf(s string) (float32, *ParseError) {
+	switch s {
+	case b.sc.positive:
+		return 1, nil
+	case b.sc.negative:
+		return 0, nil
+	}
+	return 0, &ParseError{Column: b.sc.label, Value: strings.Clone(s),
+		Err: fmt.Errorf("%w: want %q or %q", ErrBadLabel, b.sc.positive, b.sc.negative)}
 }
 
 // table returns the table built.
@@ -229,6 +248,38 @@ type RecordParser struct {
 	source string
 	width  int
 	idx    headerIndex
+	role   []role // per header position
+}
+
+// role is what a header position holds: numeric or categorical column k,
+// the label, or a column the spec does not use.
+type role struct {
+	kind roleKind
+	k    int
+}
+
+type roleKind uint8
+
+const (
+	unused roleKind = iota
+	numericRole
+	categoricalRole
+	labelRole
+)
+
+// roles returns the role of each of width header positions.
+func roles(idx headerIndex, width int) []role {
+	r := make([]role, width)
+	for k, j := range idx.num {
+		r[j] = role{numericRole, k}
+	}
+	for k, j := range idx.cat {
+		r[j] = role{categoricalRole, k}
+	}
+	if idx.label >= 0 {
+		r[idx.label] = role{kind: labelRole}
+	}
+	return r
 }
 
 // NewRecordParser returns a parser of records laid out as header, for spec;
@@ -240,7 +291,8 @@ func NewRecordParser(spec *Spec, source string, header []string) (*RecordParser,
 	if err != nil {
 		return nil, err
 	}
-	return &RecordParser{sc: newSchema(spec), source: source, width: len(header), idx: idx}, nil
+	return &RecordParser{sc: newSchema(spec), source: source, width: len(header), idx: idx,
+		role: roles(idx, len(header))}, nil
 }
 
 // Parse builds a table from records, each as long as the parser's header,

@@ -73,9 +73,18 @@ func parseDecimal(s string) (float64, bool) {
 		}
 		frac = i - start
 	}
-	// 19 digits cannot overflow m; 2^53 and 10^22 bound the exact values.
-	if i != len(s) || digits+frac == 0 || digits+frac > 19 || m > 1<<53 ||
-		frac >= len(exactPow10) {
+	if i != len(s) || digits+frac == 0 {
+		return 0, false
+	}
+	return exactDecimal(m, digits+frac, frac, neg)
+}
+
+// exactDecimal returns ±m/10^frac, m having n digits, when both m and
+// 10^frac are exact float64 values, so that one IEEE division rounds the
+// quotient correctly: 19 digits cannot overflow m, and 2^53 and 10^22
+// bound the exact values.
+func exactDecimal(m uint64, n, frac int, neg bool) (float64, bool) {
+	if n > 19 || m > 1<<53 || frac >= len(exactPow10) {
 		return 0, false
 	}
 	v := float64(m)
@@ -86,6 +95,67 @@ func parseDecimal(s string) (float64, bool) {
 		v = -v
 	}
 	return v, true
+}
+
+// ScanNumber reads the number at the start of s in the strict form JSON
+// gives numbers, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, taking
+// the longest such prefix, and returns its length n (0 when s does not
+// start with one). When exact is true, v is the number's value, bit for
+// bit what parsing s[:n] as a CSV cell gives (the decimal fast path, in
+// the same pass that finds the number's end). Otherwise (an exponent, or
+// a mantissa over 53 bits) the caller parses s[:n] as a cell, through
+// Columns.Text, which also reports one out of float64's range.
+func ScanNumber(s string) (v float64, n int, exact bool) {
+	i, neg := 0, len(s) > 0 && s[0] == '-'
+	if neg {
+		i = 1
+	}
+	var m uint64
+	start := i
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i]-'1' < 9:
+		for ; i < len(s) && s[i]-'0' < 10; i++ {
+			m = m*10 + uint64(s[i]-'0')
+		}
+	default:
+		return 0, 0, false
+	}
+	digits, frac := i-start, 0
+	if i+1 < len(s) && s[i] == '.' && s[i+1]-'0' < 10 {
+		i++
+		start = i
+		for ; i < len(s) && s[i]-'0' < 10; i++ {
+			m = m*10 + uint64(s[i]-'0')
+		}
+		frac = i - start
+	}
+	if e := exponent(s[i:]); e > 0 {
+		return 0, i + e, false
+	}
+	v, exact = exactDecimal(m, digits+frac, frac, neg)
+	return v, i, exact
+}
+
+// exponent returns the length of the exponent at the start of s, 0 if
+// there is none.
+func exponent(s string) int {
+	if len(s) < 2 || s[0]|0x20 != 'e' {
+		return 0
+	}
+	i := 1
+	if s[i] == '+' || s[i] == '-' {
+		i++
+	}
+	start := i
+	for i < len(s) && s[i]-'0' < 10 {
+		i++
+	}
+	if i == start {
+		return 0
+	}
+	return i
 }
 
 // isHex reports a hexadecimal float, which strconv accepts but a CSV

@@ -10,11 +10,13 @@ type Scratch struct {
 	codes   []int32
 	labels  []float32
 	t       Table
+	num     [][]float64 // the table's columns: the builder's, cut to its rows
 	cat     []catColumn
 	p       plan
 	m       Matrix
 	missing []int
 	unseen  []int
+	cols    Columns
 }
 
 // Matrix parses records as Parse does and preprocesses the table as
@@ -43,11 +45,12 @@ func (s *Scratch) builder(p *RecordParser, n int) *tableBuilder {
 	b.sc, b.idx, b.n, b.size = p.sc, p.idx, 0, n
 	nn, nc := len(p.sc.numName), len(p.sc.cats)
 	s.nums = resize(s.nums, nn*n)
+	s.codes = resize(s.codes, nc*n)
+	b.numBuf, b.codeBuf = s.nums, s.codes
 	b.num = resize(b.num, nn)
 	for k := range b.num {
 		b.num[k] = s.nums[k*n : (k+1)*n : (k+1)*n]
 	}
-	s.codes = resize(s.codes, nc*n)
 	b.codes = resize(b.codes, nc)
 	for k := range b.codes {
 		b.codes[k] = s.codes[k*n : (k+1)*n : (k+1)*n]
@@ -67,12 +70,19 @@ func (s *Scratch) builder(p *RecordParser, n int) *tableBuilder {
 // table returns the table s's builder holds, in s's storage.
 func (s *Scratch) table() *Table {
 	b := &s.b
+	n := b.n
+	s.num = resize(s.num, len(b.num))
+	for k, col := range b.num {
+		s.num[k] = col[:n:n]
+	}
 	s.cat = resize(s.cat, len(b.enc))
 	for k, e := range b.enc {
-		s.cat[k] = catColumn{dict: e.dict, codes: b.codes[k]}
+		s.cat[k] = catColumn{dict: e.dict, codes: b.codes[k][:n:n]}
 	}
-	s.t = Table{n: b.n, numName: b.sc.numName, num: b.num, catName: b.sc.catName,
-		cat: s.cat, label: b.label}
+	s.t = Table{n: n, numName: b.sc.numName, num: s.num, catName: b.sc.catName, cat: s.cat}
+	if b.label != nil {
+		s.t.label = b.label[:n:n]
+	}
 	return &s.t
 }
 

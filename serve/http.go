@@ -237,6 +237,10 @@ type reqState struct {
 	scratch dataset.Scratch
 	probs   []float32
 	out     []byte
+	fast    fastTable
+	// lastRows is the size of the last table read fast: room for as many
+	// rows is made up front next time.
+	lastRows int
 }
 
 // maxPooled bounds the body size whose buffers go back to the pool, so

@@ -122,19 +122,24 @@ func decodeSeeds(f *testing.F, fx *fixture) {
 	}
 }
 
-// Ensures no V1 body makes the decoder or the preprocessing panic, and
-// every refusal is a 400.
+// Ensures no V1 body makes the decoder or the preprocessing panic, every
+// refusal is a 400, and the fast path takes only bodies the general
+// decoder takes, with the same inputs bit for bit.
 func FuzzDecodeV1(f *testing.F) {
 	fx := trained(f)
 	decodeSeeds(f, fx)
+	f.Add(columnsBody(fx.header, fx.valRows[:3], "instances", nil))
 	f.Fuzz(func(t *testing.T, s string) {
-		st := new(reqState)
-		_, err := st.decodeV1(fx.model, s)
-		if err == nil {
-			_, err = st.matrix()
-		}
+		want, err := general(fx.model, s)
 		if err != nil && StatusOf(err) != 400 {
 			t.Fatalf("V1 %q: %v (status %d)", s, err, StatusOf(err))
+		}
+		got, ok := new(reqState).fastV1(fx.model, s)
+		switch {
+		case ok && err != nil:
+			t.Fatalf("the fast path took %q, which the general decoder refuses: %v", s, err)
+		case ok:
+			sameBits(t, s, got, want)
 		}
 	})
 }

@@ -68,11 +68,7 @@ func (s *Server) v1Infer(w http.ResponseWriter, r *http.Request, m *Model, expla
 	if err != nil {
 		return err
 	}
-	out, err := st.decodeV1(m, body)
-	if err != nil {
-		return err
-	}
-	x, err := st.matrix()
+	out, x, err := st.inputsV1(m, body)
 	if err != nil {
 		return err
 	}
@@ -96,6 +92,20 @@ func (s *Server) v1Infer(w http.ResponseWriter, r *http.Request, m *Model, expla
 	writeBody(w, http.StatusOK, st.out)
 	s.metrics.postprocess.Observe(time.Since(t2).Seconds())
 	return nil
+}
+
+// inputsV1 decodes and preprocesses a V1 body: the common table through
+// the fast path, anything else (errors included) through decodeV1.
+func (st *reqState) inputsV1(m *Model, body string) (output, *dataset.Matrix, error) {
+	if x, ok := st.fastV1(m, body); ok {
+		return outLabels, x, nil
+	}
+	out, err := st.decodeV1(m, body)
+	if err != nil {
+		return 0, nil, err
+	}
+	x, err := st.matrix()
+	return out, x, err
 }
 
 // decodeV1 parses a V1 body into st.rows and returns the output asked for.
