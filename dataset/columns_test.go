@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -175,4 +177,26 @@ func FuzzScanNumber(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) { checkScan(t, s) })
+}
+
+// BenchmarkScanNumber reads 4,096 numbers shaped like a pandas body's:
+// integers and decimals of one to eleven digits, in a seeded random
+// order (so that branch prediction cannot learn them), each followed by
+// a comma.
+func BenchmarkScanNumber(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	nums := make([]string, 4096)
+	for i := range nums {
+		v := rng.Float64() * math.Pow(10, float64(rng.IntN(5)))
+		nums[i] = strconv.FormatFloat(v, 'f', rng.IntN(8), 64) + ","
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, s := range nums {
+			if _, n, _ := ScanNumber(s); n == 0 {
+				b.Fatal(s)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(nums)), "ns/number")
 }

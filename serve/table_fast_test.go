@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -105,6 +106,16 @@ func TestFastV1MatchesGeneral(t *testing.T) {
 		"request_v1_sample.json")); err == nil {
 		bodies["original"] = string(b)
 	}
+	// Columns in reverse order: the shared state below meets both orders.
+	rev := slices.Clone(f.header)
+	slices.Reverse(rev)
+	revRows := make([][]string, 5)
+	for i, rec := range rows[:5] {
+		revRows[i] = slices.Clone(rec)
+		slices.Reverse(revRows[i])
+	}
+	bodies["reversed"] = columnsBody(rev, revRows, "instances", nil)
+	shared := new(reqState) // reused by every body, in map order
 	for name, body := range bodies {
 		t.Run(name, func(t *testing.T) {
 			want, err := general(f.model, body)
@@ -122,6 +133,11 @@ func TestFastV1MatchesGeneral(t *testing.T) {
 				t.Fatal("the fast path gave up on its second read")
 			}
 			sameBits(t, body, again, want)
+			third, ok := shared.fastV1(f.model, body)
+			if !ok {
+				t.Fatal("the fast path gave up with the shared state")
+			}
+			sameBits(t, body, third, want)
 		})
 	}
 }

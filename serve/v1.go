@@ -214,7 +214,7 @@ func (st *reqState) matrix() (*dataset.Matrix, error) {
 // (a huge but finite number), naming its column and row.
 func (m *Model) checkFinite(x *dataset.Matrix) error {
 	for k, v := range x.X {
-		if !math.IsInf(float64(v), 0) && v == v {
+		if math.Float32bits(v)&0x7f800000 != 0x7f800000 { // exponent all ones: Inf or NaN
 			continue
 		}
 		row, in := k/x.Cols, k%x.Cols
