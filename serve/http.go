@@ -237,7 +237,7 @@ type reqState struct {
 	scratch dataset.Scratch
 	probs   []float32
 	out     []byte
-	fast    fastTable
+	fast    fastRead
 	// lastRows is the size of the last table read fast: room for as many
 	// rows is made up front next time.
 	lastRows int

@@ -130,14 +130,16 @@ func FuzzDecodeV1(f *testing.F) {
 	decodeSeeds(f, fx)
 	f.Add(columnsBody(fx.header, fx.valRows[:3], "instances", nil))
 	f.Fuzz(func(t *testing.T, s string) {
-		want, err := general(fx.model, s)
+		wantOut, want, err := general(fx.model, s)
 		if err != nil && StatusOf(err) != 400 {
 			t.Fatalf("V1 %q: %v (status %d)", s, err, StatusOf(err))
 		}
-		got, ok := new(reqState).fastV1(fx.model, s)
+		out, got, ok := new(reqState).fastV1(fx.model, s)
 		switch {
 		case ok && err != nil:
 			t.Fatalf("the fast path took %q, which the general decoder refuses: %v", s, err)
+		case ok && out != wantOut:
+			t.Fatalf("%q: output %d, general path %d", s, out, wantOut)
 		case ok:
 			sameBits(t, s, got, want)
 		}

@@ -6,22 +6,24 @@ import (
 	"github.com/churn-pdk/churn/dataset"
 )
 
-// This file holds the fast path for the V1 body almost every client sends:
-// one pandas columns table, as the original example does,
+// This file holds the fast path for the V1 bodies clients send: the
+// pandas columns table of the original example,
 //
 //	{"instances": [{"data": {column: {"0": v, "1": v, ...}, ...}}]}
 //
-// read in one pass straight into the preprocessing's columns
-// (dataset.Columns): no parse tree, no rows of strings, and each number
-// converted in the same pass that finds its end (dataset.ScanNumber). It
-// takes only a plain, well-formed subset: the envelope holds just
-// "instances" (or "inputs") with one table; every model column lists the
+// row objects, {"instances": [{column: v, ...}, ...]}, or both, with
+// "parameters" before or after. It reads the body in one pass straight
+// into the preprocessing's columns (dataset.Columns): no parse tree, no
+// rows of strings, and each number converted in the same pass that finds
+// its end (dataset.ScanNumber). It takes only a plain, well-formed
+// subset: the envelope holds "instances" (or "inputs") and at most
+// "parameters" with at most "output"; a table's model columns list the
 // row keys "0", "1", ... in order, the same number of them; values are
-// numbers, strings, or null, of the kinds their columns take; every model
-// column is given once; every value is valid. On anything else it gives
-// up and the general decoder reads the body again, so errors keep their
-// one wording and the fast path needs none. Where it succeeds, the matrix
-// is bit for bit the general path's (a fuzz test checks both).
+// numbers, strings or null, of the kinds their columns take; an instance
+// gives a model column once; every value is valid. On anything else it
+// gives up and the general decoder reads the body again, so errors keep
+// their one wording and the fast path needs none. Where it succeeds, the
+// matrix is bit for bit the general path's (a fuzz test checks both).
 
 // cursor reads a body byte by byte.
 type cursor struct {
@@ -175,13 +177,19 @@ func (c *cursor) more(closing byte) (more, ok bool) {
 	return false, false
 }
 
-// fastTable is the state of one fast read.
-type fastTable struct {
+// fastRead is the state of one fast read.
+type fastRead struct {
 	c    cursor
 	m    *Model
 	cols *dataset.Columns
-	seen []bool // per model column
-	// order is the model column of each member of the last table read
+	out  output
+	// mark holds, per model column, the stamp of the instance that last
+	// set it: an instance gives each column once. present says some
+	// instance gave it.
+	mark    []int
+	stamp   int
+	present []bool
+	// order is the model column of each member of the last body read
 	// (-1: not a model column). Clients send their columns in one order,
 	// so comparing a name with the one at its place last time mostly
 	// saves the map lookup.
@@ -190,68 +198,192 @@ type fastTable struct {
 }
 
 // fastV1 reads and preprocesses body when it has the plain shape
-// described above. On false, the caller decodes the body with the general
-// decoder; nothing of the fast read is kept.
-func (st *reqState) fastV1(m *Model, body string) (*dataset.Matrix, bool) {
-	if _, clash := m.index["data"]; clash {
-		return nil, false // an instance {"data": ...} would be a row
-	}
+// described above, and returns the output it asks for and the matrix. On
+// false, the caller decodes the body with the general decoder; nothing of
+// the fast read is kept.
+func (st *reqState) fastV1(m *Model, body string) (output, *dataset.Matrix, bool) {
 	f := &st.fast
 	if f.m != m {
 		f.order = f.order[:0] // another model's columns
 	}
-	f.c, f.m, f.n = cursor{s: body, ascii: true}, m, 0
-	f.seen = resize(f.seen, len(m.columns))
-	clear(f.seen)
+	f.c, f.m, f.n, f.out, f.stamp = cursor{s: body, ascii: true}, m, 0, outLabels, 0
+	f.mark = resize(f.mark, len(m.columns))
+	clear(f.mark)
+	f.present = resize(f.present, len(m.columns))
+	clear(f.present)
 	f.cols = m.parser.Columns(&st.scratch, st.lastRows)
-	if !f.envelope() || !f.columns() {
-		return nil, false
+	if !f.envelope() {
+		return 0, nil, false
 	}
 	c := &f.c
-	ok := c.byte('}') && c.byte(']') && c.byte('}')
 	c.space()
-	if !ok || c.i != len(c.s) || (!c.ascii && !utf8.ValidString(body)) {
-		return nil, false
+	if c.i != len(c.s) || (!c.ascii && !utf8.ValidString(body)) {
+		return 0, nil, false
 	}
-	for _, seen := range f.seen {
-		if !seen {
-			return nil, false
+	for _, ok := range f.present {
+		if !ok {
+			return 0, nil, false
 		}
 	}
 	x, err := f.cols.Matrix(m.spec)
 	if err != nil || m.checkFinite(x) != nil {
-		return nil, false
+		return 0, nil, false
 	}
 	st.lastRows = x.Rows
-	return x, true
+	return f.out, x, true
 }
 
-// envelope reads {"instances": [{"data": { up to the table's first column.
-func (f *fastTable) envelope() bool {
+// envelope reads the body's object: "instances" (or "inputs") and,
+// before or after, "parameters".
+func (f *fastRead) envelope() bool {
 	c := &f.c
 	if !c.byte('{') {
 		return false
 	}
-	if k, ok := c.key(); !ok || (k != "instances" && k != "inputs") {
-		return false
+	var list, params bool
+	for {
+		k, ok := c.key()
+		switch {
+		case !ok:
+			return false
+		case (k == "instances" || k == "inputs") && !list:
+			list, ok = true, f.instances()
+		case k == "parameters" && !params:
+			params, ok = true, f.parameters()
+		default:
+			return false
+		}
+		if !ok {
+			return false
+		}
+		if more, ok := c.more('}'); !ok || !more {
+			return ok && list
+		}
 	}
-	if !c.byte('[') || !c.byte('{') {
-		return false
-	}
-	k, ok := c.key()
-	return ok && k == "data" && c.byte('{') && c.peek() != '}'
 }
 
-// columns reads the table's columns, through its closing brace.
-func (f *fastTable) columns() bool {
+// parameters reads the parameters object: null, or {"output": o} with o
+// null, "labels" or "probabilities".
+func (f *fastRead) parameters() bool {
 	c := &f.c
+	if c.peek() == 'n' {
+		return c.null()
+	}
+	if !c.byte('{') {
+		return false
+	}
+	if c.peek() == '}' {
+		c.i++
+		return true
+	}
+	if k, ok := c.key(); !ok || k != "output" {
+		return false
+	}
+	if c.peek() == 'n' {
+		return c.null() && c.byte('}')
+	}
+	switch o, _ := c.str(false); o {
+	case OutputLabels:
+		f.out = outLabels
+	case OutputProbabilities:
+		f.out = outProbabilities
+	default:
+		return false
+	}
+	return c.byte('}')
+}
+
+// instances reads the list of instances: tables and row objects.
+func (f *fastRead) instances() bool {
+	c := &f.c
+	if !c.byte('[') || c.peek() == ']' {
+		return false // no instances: the general path words the error
+	}
+	for {
+		if !c.byte('{') {
+			return false
+		}
+		f.stamp++
+		if !f.instance() {
+			return false
+		}
+		if more, ok := c.more(']'); !ok || !more {
+			return ok
+		}
+	}
+}
+
+// instance reads one instance after its opening brace: {"data": table}
+// (unless the model has a column named "data", when that is a row), or a
+// row object, whose row is added once a model column is in it, or at its
+// end.
+func (f *fastRead) instance() bool {
+	c := &f.c
+	if c.peek() == '}' {
+		c.i++
+		f.cols.AddRow() // a row of missing values, as the general path reads it
+		return true
+	}
+	row := -1
+	for first := true; ; first = false {
+		name, ok := c.key()
+		if !ok {
+			return false
+		}
+		col := f.lookup(name)
+		switch {
+		case first && col < 0 && name == "data" && c.peek() == '{':
+			c.i++
+			return f.table() && c.byte('}')
+		case name == "data":
+			return false // a row with a member "data": left to the general path
+		case col < 0:
+			ok = skipScalar(c)
+		default:
+			if row < 0 {
+				row = f.cols.AddRow()
+			}
+			ok = f.set(col, row)
+		}
+		if !ok {
+			return false
+		}
+		if more, ok := c.more('}'); !ok || !more {
+			if row < 0 {
+				f.cols.AddRow()
+			}
+			return ok
+		}
+	}
+}
+
+// set reads the value of model column col in row row, once per instance.
+func (f *fastRead) set(col, row int) bool {
+	if f.mark[col] == f.stamp {
+		return false // the column given twice
+	}
+	f.mark[col], f.present[col] = f.stamp, true
+	return f.value(col, row)
+}
+
+// table reads a table's columns after the table's opening brace, through
+// its closing one. The first model column adds the table's rows; the
+// others must have as many.
+func (f *fastRead) table() bool {
+	c := &f.c
+	if c.peek() == '}' {
+		return false // an empty table
+	}
+	base, rows := f.cols.Rows(), -1
 	for {
 		name, ok := c.key()
 		if !ok || !c.byte('{') {
 			return false
 		}
 		if col := f.lookup(name); col >= 0 {
-			ok = f.column(col)
+			var n int
+			n, ok = f.column(col, base, rows)
+			rows = n
 		} else {
 			ok = skipColumn(c)
 		}
@@ -259,14 +391,14 @@ func (f *fastTable) columns() bool {
 			return false
 		}
 		if more, ok := c.more('}'); !ok || !more {
-			return ok
+			return ok && rows > 0
 		}
 	}
 }
 
 // lookup returns the model column named name, -1 for none, and records
 // it in f.order.
-func (f *fastTable) lookup(name string) int {
+func (f *fastRead) lookup(name string) int {
 	k := f.n
 	f.n++
 	if k < len(f.order) {
@@ -286,41 +418,42 @@ func (f *fastTable) lookup(name string) int {
 	return col
 }
 
-// column reads the values of model column col, after its opening brace.
-// The first model column read adds the rows; the others must have as
-// many.
-func (f *fastTable) column(col int) bool {
-	if f.seen[col] {
-		return false // the column given twice
+// column reads the values of model column col of a table whose rows start
+// at base, after the column's opening brace, and returns its row count.
+// rows is the table's row count, or -1 before its first model column,
+// which adds the rows.
+func (f *fastRead) column(col, base, rows int) (int, bool) {
+	if f.mark[col] == f.stamp {
+		return 0, false // the column given twice
 	}
-	f.seen[col] = true
+	f.mark[col], f.present[col] = f.stamp, true
 	c, cols := &f.c, f.cols
-	first := cols.Rows() == 0
-	for row := 0; ; row++ {
-		if !c.rowKey(row) {
-			return false
+	for i := 0; ; i++ {
+		if !c.rowKey(i) {
+			return 0, false
 		}
-		if first {
+		switch {
+		case rows < 0:
 			cols.AddRow()
-		} else if row >= cols.Rows() {
-			return false
+		case i >= rows:
+			return 0, false
 		}
-		if !f.value(col, row) {
-			return false
+		if !f.value(col, base+i) {
+			return 0, false
 		}
 		more, ok := c.more('}')
-		if !ok {
-			return false
-		}
-		if !more {
-			return row+1 == cols.Rows()
+		switch {
+		case !ok:
+			return 0, false
+		case !more:
+			return i + 1, rows < 0 || i+1 == rows
 		}
 	}
 }
 
 // value reads the value of column col in row row: a number, null, or for
 // a categorical column a string.
-func (f *fastTable) value(col, row int) bool {
+func (f *fastRead) value(col, row int) bool {
 	c := &f.c
 	b := c.peek()
 	switch {
@@ -352,33 +485,34 @@ func skipColumn(c *cursor) bool {
 		return true
 	}
 	for {
-		if _, ok := c.key(); !ok {
+		if _, ok := c.key(); !ok || !skipScalar(c) {
 			return false
-		}
-		switch b := c.peek(); {
-		case b == '"':
-			if _, ok := c.str(true); !ok {
-				return false
-			}
-		case b == 't' && len(c.s)-c.i >= 4 && c.s[c.i:c.i+4] == "true":
-			c.i += 4
-		case b == 'f' && len(c.s)-c.i >= 5 && c.s[c.i:c.i+5] == "false":
-			c.i += 5
-		case b == 'n':
-			if !c.null() {
-				return false
-			}
-		default:
-			_, n, _ := dataset.ScanNumber(c.s[c.i:])
-			if n == 0 {
-				return false
-			}
-			c.i += n
 		}
 		if more, ok := c.more('}'); !ok || !more {
 			return ok
 		}
 	}
+}
+
+// skipScalar reads a value the model does not take: a number, a string, a
+// boolean or null.
+func skipScalar(c *cursor) bool {
+	switch b := c.peek(); {
+	case b == '"':
+		_, ok := c.str(true)
+		return ok
+	case b == 't' && len(c.s)-c.i >= 4 && c.s[c.i:c.i+4] == "true":
+		c.i += 4
+	case b == 'f' && len(c.s)-c.i >= 5 && c.s[c.i:c.i+5] == "false":
+		c.i += 5
+	case b == 'n':
+		return c.null()
+	default:
+		_, n, _ := dataset.ScanNumber(c.s[c.i:])
+		c.i += n
+		return n > 0
+	}
+	return true
 }
 
 // resize returns s with length n, reusing its storage when it has room.

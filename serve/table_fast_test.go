@@ -41,16 +41,17 @@ func columnsBody(header []string, recs [][]string, list string,
 }
 
 // general decodes body through the parse tree and preprocesses it.
-func general(m *Model, body string) (*dataset.Matrix, error) {
+func general(m *Model, body string) (output, *dataset.Matrix, error) {
 	st := new(reqState)
-	if _, err := st.decodeV1(m, body); err != nil {
-		return nil, err
+	out, err := st.decodeV1(m, body)
+	if err != nil {
+		return 0, nil, err
 	}
 	x, err := st.matrix()
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
-	return &dataset.Matrix{Rows: x.Rows, Cols: x.Cols, X: append([]float32(nil), x.X...)}, nil
+	return out, &dataset.Matrix{Rows: x.Rows, Cols: x.Cols, X: slices.Clone(x.X)}, nil
 }
 
 // sameBits reports the first input where a and b differ in their bits.
@@ -102,6 +103,29 @@ func TestFastV1MatchesGeneral(t *testing.T) {
 			return v
 		}),
 	}
+	rowBody := func(recs [][]string, output string) string {
+		b, err := V1Body(f.header, recs, output)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	table := columnsBody(f.header, rows[:3], "instances", nil)
+	list := table[len(`{"instances":[`) : len(table)-2]
+	bodies["rows"] = rowBody(rows[:7], "")
+	bodies["rows, probabilities"] = rowBody(rows[:2], OutputProbabilities)
+	bodies["rows, labels first"] = `{"parameters":{"output":"labels"},` + rowBody(rows[:2], "")[1:]
+	bodies["parameters null"] = `{"parameters":null,` + table[1:]
+	bodies["output null"] = `{"parameters":{"output":null},` + table[1:]
+	bodies["parameters empty"] = table[:len(table)-1] + `,"parameters":{}}`
+	bodies["table then rows"] = `{"instances":[` + list + "," + rowBody(rows[3:5], "")[14:]
+	bodies["empty row"] = `{"instances":[{},` + rowBody(rows[:2], "")[14:]
+	sparse := rowBody(rows[:2], "")
+	sparse = sparse[:strings.Index(sparse, `"months"`)] + sparse[strings.Index(sparse, `"uniqsubs"`):]
+	bodies["row without a column"] = sparse
+	extras := `{"note":"x","flag":true,"n":null,"k":1.5e3,`
+	bodies["row, label and extras"] = strings.ReplaceAll(strings.Replace(rowBody(rows[:2], ""),
+		`[{`, "["+extras, 1), `},{`, "},"+extras)
 	if b, err := os.ReadFile(filepath.Join(sharedDir(), "data", "pdk-churn",
 		"request_v1_sample.json")); err == nil {
 		bodies["original"] = string(b)
@@ -118,26 +142,21 @@ func TestFastV1MatchesGeneral(t *testing.T) {
 	shared := new(reqState) // reused by every body, in map order
 	for name, body := range bodies {
 		t.Run(name, func(t *testing.T) {
-			want, err := general(f.model, body)
+			wantOut, want, err := general(f.model, body)
 			if err != nil {
 				t.Fatalf("general path: %v", err)
 			}
 			st := new(reqState)
-			got, ok := st.fastV1(f.model, body)
-			if !ok {
-				t.Fatalf("the fast path gave up on %.300q", body)
+			for i, st := range []*reqState{st, st, shared} { // fresh, reused, shared
+				out, got, ok := st.fastV1(f.model, body)
+				if !ok {
+					t.Fatalf("read %d: the fast path gave up on %.300q", i, body)
+				}
+				if out != wantOut {
+					t.Fatalf("read %d: output %d, general path %d", i, out, wantOut)
+				}
+				sameBits(t, body, got, want)
 			}
-			sameBits(t, body, got, want)
-			again, ok := st.fastV1(f.model, body) // reused scratch
-			if !ok {
-				t.Fatal("the fast path gave up on its second read")
-			}
-			sameBits(t, body, again, want)
-			third, ok := shared.fastV1(f.model, body)
-			if !ok {
-				t.Fatal("the fast path gave up with the shared state")
-			}
-			sameBits(t, body, third, want)
 		})
 	}
 }
@@ -179,11 +198,18 @@ func TestFastV1GivesUp(t *testing.T) {
 		}
 	}
 	bodies := map[string]string{
-		"parameters":  `{"parameters":{"output":"probabilities"},` + base[1:],
-		"two tables":  strings.Replace(base, "}}]}", "}},"+base[len(`{"instances":[`):], 1),
-		"row objects": `{"instances":[{"months":1}]}`,
-		"key order":   strings.Replace(base, `"0":`, `"9":`, 1),
-		"row key 01":  strings.Replace(base, `"1":`, `"01":`, 1),
+		"unknown member":  `{"id":"7",` + base[1:],
+		"other parameter": `{"parameters":{"output":"labels","x":1},` + base[1:],
+		"bad output":      `{"parameters":{"output":"raw"},` + base[1:],
+		"instances twice": base[:len(base)-1] + `,"inputs":[]}`,
+		"no instances":    `{"instances":[]}`,
+		"row with data":   `{"instances":[{"months":1,"data":{}}]}`,
+		"row nested":      `{"instances":[{"months":[1]}]}`,
+		"row key twice":   `{"instances":[{"months":1,"months":2}]}`,
+		"table and more":  strings.Replace(base, `{"data":{`, `{"x":1,"data":{`, 1),
+		"row objects":     `{"instances":[{"months":1}]}`,
+		"key order":       strings.Replace(base, `"0":`, `"9":`, 1),
+		"row key 01":      strings.Replace(base, `"1":`, `"01":`, 1),
 		"short column": strings.Replace(base, `,"2":`+string(appendValue(nil, f.valRows[2][0]))+"}",
 			"}", 1),
 		"missing column":    noMonths,
@@ -204,10 +230,10 @@ func TestFastV1GivesUp(t *testing.T) {
 				t.Fatal("the edit did not apply")
 			}
 			st := new(reqState)
-			if _, ok := st.fastV1(f.model, body); ok {
+			if _, _, ok := st.fastV1(f.model, body); ok {
 				t.Fatalf("the fast path took %.300q", body)
 			}
-			_, wantErr := general(f.model, body)
+			_, _, wantErr := general(f.model, body)
 			_, x, err := new(reqState).inputsV1(f.model, body)
 			switch {
 			case (err == nil) != (wantErr == nil):

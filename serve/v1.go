@@ -94,11 +94,11 @@ func (s *Server) v1Infer(w http.ResponseWriter, r *http.Request, m *Model, expla
 	return nil
 }
 
-// inputsV1 decodes and preprocesses a V1 body: the common table through
+// inputsV1 decodes and preprocesses a V1 body: the common shapes through
 // the fast path, anything else (errors included) through decodeV1.
 func (st *reqState) inputsV1(m *Model, body string) (output, *dataset.Matrix, error) {
-	if x, ok := st.fastV1(m, body); ok {
-		return outLabels, x, nil
+	if out, x, ok := st.fastV1(m, body); ok {
+		return out, x, nil
 	}
 	out, err := st.decodeV1(m, body)
 	if err != nil {
