@@ -142,6 +142,20 @@ func uniform(rng *rand.Rand, bound float64) float32 {
 // Config returns the model's configuration with defaults filled in.
 func (m *Model) Config() Config { return m.cfg }
 
+// SetLR changes Adam's learning rate for the steps to come, keeping its
+// moments and step count (as setting a PyTorch optimizer's param_groups'
+// lr does): a warm start trains on new data at its own rate. The model's
+// Config, and so its file, reports the new rate.
+func (m *Model) SetLR(lr float64) error {
+	c := m.cfg
+	c.LR = lr
+	if err := c.validate(); err != nil {
+		return err
+	}
+	m.cfg.LR, m.adam.lr = lr, lr
+	return nil
+}
+
 // Step returns the number of optimiser steps taken so far.
 func (m *Model) Step() int { return m.adam.step }
 

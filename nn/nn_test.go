@@ -1,8 +1,10 @@
 package nn
 
 import (
+	"bytes"
 	"errors"
 	"math"
+	"math/rand"
 	"slices"
 	"testing"
 )
@@ -362,5 +364,67 @@ func TestPredictAllocs(t *testing.T) {
 	out := make([]float32, 10)
 	if a := testing.AllocsPerRun(100, func() { m.Predict(x, out) }); a != 0 {
 		t.Errorf("Predict allocates %v times per call, want 0", a)
+	}
+}
+
+// Ensures SetLR changes the rate of the steps to come and keeps Adam's
+// moments: after the same three steps, a step at twice the rate moves
+// every parameter twice as far; the rate is written to the file; invalid
+// rates are refused and change nothing.
+func TestSetLR(t *testing.T) {
+	const in, hid, n = 6, 4, 16
+	cfg := Config{Inputs: in, Hidden: hid, LR: 0.01, Seed: 5}
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := New(cfg)
+	rng := rand.New(rand.NewSource(9))
+	x, y := make([]float32, n*in), make([]float32, n)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	for i := range y {
+		y[i] = float32(i % 2)
+	}
+	for range 3 {
+		if _, err := a.TrainBatch(x, y); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.TrainBatch(x, y); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, bad := range []float64{0, -1, math.NaN(), math.Inf(1)} {
+		if err := b.SetLR(bad); err == nil {
+			t.Errorf("SetLR(%v) accepted", bad)
+		}
+	}
+	if err := b.SetLR(0.02); err != nil {
+		t.Fatal(err)
+	}
+	before := append([]float32(nil), a.params...)
+	if _, err := a.TrainBatch(x, y); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.TrainBatch(x, y); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range before {
+		da, db := float64(a.params[i]-p), float64(b.params[i]-p)
+		if math.Abs(db-2*da) > 1e-6 {
+			t.Fatalf("param %d moved %v at twice the rate, %v at the old one", i, db, da)
+		}
+	}
+	if a.Step() != 4 || b.Step() != 4 || b.Config().LR != 0.02 {
+		t.Errorf("steps %d, %d; rate %v", a.Step(), b.Step(), b.Config().LR)
+	}
+	var buf bytes.Buffer
+	if _, err := b.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Read(&buf)
+	if err != nil || back.Config().LR != 0.02 {
+		t.Errorf("read back: rate %v, %v", back.Config().LR, err)
 	}
 }

@@ -39,6 +39,7 @@ func TestWarmStart(t *testing.T) {
 		}
 	})
 	short := smallConfig(t, 50, 64, 50)
+	short.Hyperparameters["lr"] = 0.0005 // the first run's is 0.001: fine-tuning
 	_, warm, err := runLocal(t, context.Background(), filepath.Join(dir, "warm"), short,
 		&LocalOptions{Checkpoint: ckDir}, Settings{Data: newData, Spec: other, Observer: obs})
 	if err != nil {
@@ -54,6 +55,9 @@ func TestWarmStart(t *testing.T) {
 	}
 	if ck.Spec.Numeric[0].Mean != dataset.PDKSpec().Numeric[0].Mean {
 		t.Error("warm start did not keep the checkpoint's spec")
+	}
+	if lr := ck.Model.Config().LR; lr != 0.0005 {
+		t.Errorf("warm start trained at rate %v, want its config's 0.0005", lr)
 	}
 	_, fresh, err := runLocal(t, context.Background(), filepath.Join(dir, "fresh"), short,
 		nil, Settings{Data: newData, Spec: dataset.PDKSpec()})

@@ -40,14 +40,14 @@ func (r *runner) restore(ctx context.Context) error {
 	if r.resuming() {
 		return r.restoreSteps(id)
 	}
-	if lr := ck.Model.Config().LR; lr != r.hp.LR {
-		// TODO(churn): let nn reset the optimiser at a new rate; a warm
-		// start keeps the checkpoint's Adam state, rate included.
-		r.log.Warn("warm start keeps the checkpoint's learning rate",
-			"checkpoint_lr", lr, "lr", r.hp.LR)
+	// A warm start trains at its own configuration's rate; Adam's moments
+	// carry over with the weights.
+	old := ck.Model.Config().LR
+	if err := ck.Model.SetLR(r.hp.LR); err != nil {
+		return fmt.Errorf("trial: warm start from %s: %w", id, err)
 	}
 	r.log.Info("warm start", "checkpoint", id, "checkpoint_batches",
-		ck.Metadata.StepsCompleted)
+		ck.Metadata.StepsCompleted, "checkpoint_lr", old, "lr", r.hp.LR)
 	return nil
 }
 
