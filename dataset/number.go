@@ -48,12 +48,13 @@ var exactPow10 = [...]float64{
 }
 
 // parseDecimal parses the common shape of a CSV number, an optional sign,
-// digits and an optional fraction ("-12.5", "3", ".25", "7."), when its
-// digits fit 53 bits and its fraction 22 digits. Then the digits m and the
-// power 10^k are both exact float64 values, and IEEE division rounds m/10^k
-// correctly: the result is bit for bit strconv.ParseFloat's, several times
-// faster. Anything else (exponents, long mantissas, markers, spaces) reports
-// false and goes to the general path.
+// digits and an optional fraction ("-12.5", "3", ".25", "7."), when it has
+// at most 19 digits in all, their value fits 53 bits and the fraction has
+// at most 22 digits. Then the digits m and the power 10^k are both exact
+// float64 values, and IEEE division rounds m/10^k correctly: the result is
+// bit for bit strconv.ParseFloat's, several times faster. Anything else
+// (exponents, long mantissas, markers, spaces) reports false and goes to
+// the general path.
 func parseDecimal(s string) (float64, bool) {
 	i, neg := 0, false
 	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
@@ -103,7 +104,8 @@ func exactDecimal(m uint64, n, frac int, neg bool) (float64, bool) {
 // start with one). When exact is true, v is the number's value, bit for
 // bit what parsing s[:n] as a CSV cell gives (the decimal fast path, in
 // the same pass that finds the number's end). Otherwise (an exponent, or
-// a mantissa over 53 bits) the caller parses s[:n] as a cell, through
+// digits beyond what that path takes: over 19 in all, a value over 53
+// bits, a fraction over 22) the caller parses s[:n] as a cell, through
 // Columns.Text, which also reports one out of float64's range.
 func ScanNumber(s string) (v float64, n int, exact bool) {
 	i, neg := 0, len(s) > 0 && s[0] == '-'

@@ -104,6 +104,12 @@ func (s *Scratch) preprocess(spec *Spec, t *Table) (*Matrix, error) {
 	return &s.m, nil
 }
 
+// Footprint returns about the bytes s's buffers hold, for a caller that
+// bounds what it keeps for reuse.
+func (s *Scratch) Footprint() int {
+	return 8*cap(s.nums) + 4*cap(s.codes) + 4*cap(s.labels) + 4*cap(s.m.X)
+}
+
 // resize returns s with length n, reusing its storage when it has room.
 // The elements are not cleared.
 func resize[E any](s []E, n int) []E {

@@ -17,7 +17,8 @@ var (
 	ErrRouteNotFound = errors.New("route not found")
 	// ErrMethodNotAllowed marks a known path asked with a wrong method (405).
 	ErrMethodNotAllowed = errors.New("method not allowed")
-	// ErrTooLarge marks a body over the configured limit (413).
+	// ErrTooLarge marks a body, or a request's rows, over the configured
+	// limit (413).
 	ErrTooLarge = errors.New("request body too large")
 	// ErrUnsupportedMediaType marks a body whose Content-Type is not JSON (415).
 	ErrUnsupportedMediaType = errors.New("unsupported media type")

@@ -353,7 +353,9 @@ func (c *corpus) http() {
 // sizes: empty, huge and over-the-limit bodies.
 func (c *corpus) sizes() {
 	many := strings.Repeat("{},", 200_000) + "{}"
-	c.v1("huge-empty-instances", `{"instances":[`+many+`]}`, 400, "missing from every row")
+	c.v1("huge-empty-instances", `{"instances":[`+many+`]}`, 413, "more than 10000 rows")
+	full := c.table(1)
+	c.v1("huge-padded-table", full[:len(full)-2]+","+many+"]}", 413, "more than 10000 rows")
 	c.v1("over-limit-v1", `{"instances":[`+strings.Repeat(" ", hostileLimit)+`]}`, 413,
 		"over the limit")
 	c.v2("over-limit-v2", `{"inputs":[`+strings.Repeat(" ", hostileLimit)+`]}`, 413,

@@ -238,19 +238,36 @@ type reqState struct {
 	probs   []float32
 	out     []byte
 	fast    fastRead
-	// lastRows is the size of the last table read fast: room for as many
-	// rows is made up front next time.
+	// lastRows is the row count of the last body read fast: room for as
+	// many rows is made up front next time.
 	lastRows int
+	// maxRows is the server's limit on a request's rows (0: none).
+	maxRows int
 }
 
-// maxPooled bounds the body size whose buffers go back to the pool, so
-// one large request does not pin its memory.
-const maxPooled = 1 << 20
+// maxPooled bounds the memory of a request's state that goes back to the
+// pool, so that one large request does not pin its memory: a body under
+// the limit can still parse into a tree, cells and columns many times its
+// size.
+const maxPooled = 4 << 20
 
-func (s *Server) getState() *reqState { return s.states.Get().(*reqState) }
+func (s *Server) getState() *reqState {
+	st := s.states.Get().(*reqState)
+	st.maxRows = max(s.cfg.MaxRows, 0)
+	return st
+}
+
+// footprint is about the bytes st's buffers hold.
+func (st *reqState) footprint() int {
+	const str, node = int(unsafe.Sizeof("")), int(unsafe.Sizeof(node{}))
+	return st.buf.Cap() + cap(st.out) + 4*cap(st.probs) +
+		node*(cap(st.tree.nodes)+cap(st.tree.stack)) +
+		(str+1)*cap(st.rows.cells) + 3*str*cap(st.records) +
+		st.scratch.Footprint()
+}
 
 func (s *Server) putState(st *reqState) {
-	if st.buf.Cap() > maxPooled || cap(st.out) > maxPooled {
+	if st.footprint() > maxPooled {
 		return
 	}
 	st.rows.m = nil

@@ -19,6 +19,7 @@ import (
 const (
 	DefaultMaxBodyBytes      = 8 << 20
 	DefaultMaxInFlight       = 256
+	DefaultMaxRows           = 10_000
 	DefaultReadHeaderTimeout = 5 * time.Second
 	DefaultReadTimeout       = 30 * time.Second
 	DefaultWriteTimeout      = 30 * time.Second
@@ -44,6 +45,11 @@ type Config struct {
 	// MaxBodyBytes bounds a request body (413 beyond); 0 means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxRows bounds the rows of one inference request (413 beyond), and
+	// so the memory a request can ask for: a small body can hold many
+	// rows, each of which costs the server a few KB. 0 means
+	// DefaultMaxRows; a negative value means no limit.
+	MaxRows int
 	// MaxInFlight bounds the inference requests served at once; beyond it
 	// requests are refused with 503. 0 means DefaultMaxInFlight; a negative
 	// value means no limit. Health, metadata and metrics routes are never
@@ -74,6 +80,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.MaxRows == 0 {
+		c.MaxRows = DefaultMaxRows
 	}
 	if c.Version == "" {
 		c.Version = "dev"

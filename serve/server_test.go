@@ -421,3 +421,56 @@ func TestHTTPServerTimeouts(t *testing.T) {
 			srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout)
 	}
 }
+
+// Ensures a request of more rows than MaxRows gets 413 on every route and
+// body shape, and one of exactly MaxRows is served.
+func TestMaxRows(t *testing.T) {
+	f := trained(t)
+	const max = 5
+	url := startServer(t, newServer(t, Config{Model: f.model, MaxRows: max}))
+	v1 := url + "/v1/models/churn:predict"
+	rowsBody := func(n int) string {
+		b, err := V1Body(f.header, f.valRows[:n], "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	v2Body := func(n int) string {
+		md := f.model.metadata("churn")
+		b, err := V2Body(&md, "m", f.header, f.valRows[:n])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	w := f.model.spec.Width()
+	pre := func(n int) string {
+		zeros := strings.TrimSuffix(strings.Repeat("0,", n*w), ",")
+		return fmt.Sprintf(`{"inputs":[{"name":"input-0","datatype":"FP32","shape":[%d,%d],`+
+			`"data":[%s]}]}`, n, w, zeros)
+	}
+	for _, tc := range []struct {
+		name, url string
+		body      func(int) string
+	}{
+		{"v1 table", v1, func(n int) string {
+			return columnsBody(f.header, f.valRows[:n], "instances", nil)
+		}},
+		{"v1 rows", v1, rowsBody},
+		{"v1 empty rows", v1, func(n int) string {
+			return `{"instances":[` + strings.Repeat("{},", n-1) + rowsBody(1)[14:]
+		}},
+		{"v2 columns", url + "/v2/models/churn/infer", v2Body},
+		{"v2 preprocessed", url + "/v2/models/churn/infer", pre},
+	} {
+		if code, ans := post(t, tc.url, tc.body(max)); code != 200 {
+			t.Errorf("%s, %d rows: status %d: %s", tc.name, max, code, ans)
+		}
+		code, ans := post(t, tc.url, tc.body(max+1))
+		if code != 413 || !strings.Contains(string(ans), "more than 5 rows") {
+			t.Errorf("%s, %d rows: status %d: %s; want 413 naming the limit",
+				tc.name, max+1, code, ans)
+		}
+	}
+}

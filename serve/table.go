@@ -17,6 +17,7 @@ import (
 type rows struct {
 	m       *Model
 	n       int
+	max     int      // rows a request may hold; 0: no limit
 	cells   []string // n * len(m.columns)
 	filled  []bool   // parallel to cells: a value was given
 	present []bool   // per column: some row gave it
@@ -24,23 +25,36 @@ type rows struct {
 	colOf   []int    // scratch: a table member's model column, -1 for none
 }
 
-// reset prepares r for a request to model m, keeping its storage.
-func (r *rows) reset(m *Model) {
-	r.m, r.n = m, 0
+// reset prepares r for a request to model m of at most max rows (0: no
+// limit), keeping its storage.
+func (r *rows) reset(m *Model, max int) {
+	r.m, r.n, r.max = m, 0, max
 	r.cells, r.filled, r.keys = r.cells[:0], r.filled[:0], r.keys[:0]
 	r.present = slices.Grow(r.present[:0], len(m.columns))[:len(m.columns)]
 	clear(r.present)
 }
 
-// grow appends k empty rows and returns the first one's number.
-func (r *rows) grow(k int) int {
+// grow appends k empty rows and returns the first one's number; beyond
+// the limit on rows it appends none and returns an error.
+func (r *rows) grow(k int) (int, error) {
+	if err := checkRows(r.n+k, r.max); err != nil {
+		return 0, err
+	}
 	first, nc := r.n, len(r.m.columns)
 	r.n += k
 	r.cells = slices.Grow(r.cells, k*nc)[:r.n*nc]
 	r.filled = slices.Grow(r.filled, k*nc)[:r.n*nc]
 	clear(r.cells[first*nc:])
 	clear(r.filled[first*nc:])
-	return first
+	return first, nil
+}
+
+// checkRows refuses n rows when max is a limit (above 0) and n is over it.
+func checkRows(n, max int) error {
+	if max > 0 && n > max {
+		return errorf(ErrTooLarge, "request has more than %d rows, the limit per request", max)
+	}
+	return nil
 }
 
 // where locates a value in a request body for error messages; its text is
@@ -96,7 +110,10 @@ func (r *rows) set(t *tree, at where, row, col int, v node) error {
 // addRow reads one row object {column: value, ...}. Members that are not
 // model columns (the label among them) are ignored.
 func (r *rows) addRow(t *tree, at where, obj node) error {
-	row := r.grow(1)
+	row, err := r.grow(1)
+	if err != nil {
+		return err
+	}
 	for _, v := range t.children(obj) {
 		col, ok := r.m.index[t.key(v)]
 		if !ok {
@@ -125,7 +142,10 @@ func (r *rows) addTable(t *tree, at where, data node) error {
 		r.colOf = append(r.colOf, col)
 	}
 	if rowOf, ok := r.uniformKeys(t, data); ok {
-		base := r.grow(len(rowOf))
+		base, err := r.grow(len(rowOf))
+		if err != nil {
+			return err
+		}
 		for j, c := range t.children(data) {
 			if col := r.colOf[j]; col >= 0 {
 				at.key = t.key(c)
@@ -142,7 +162,10 @@ func (r *rows) addTable(t *tree, at where, data node) error {
 	if err != nil {
 		return err
 	}
-	base := r.grow(len(keys))
+	base, err := r.grow(len(keys))
+	if err != nil {
+		return err
+	}
 	dense := len(keys) == 0 || keys[len(keys)-1] == len(keys)-1
 	for j, c := range t.children(data) {
 		col := r.colOf[j]
@@ -189,8 +212,9 @@ func (r *rows) rectangular(t *tree, at where, data node, n int) error {
 
 // uniformKeys handles the common table, whose model columns all list the
 // same distinct, valid row keys in the same order: it returns the row of
-// each position (r.colOf holds the members' columns). Any other table is left to the general path, which also
-// reports the errors.
+// each position (r.colOf holds the members' columns). For any other table
+// it reports false, and addTable's own loop reads it and reports its
+// errors.
 func (r *rows) uniformKeys(t *tree, data node) (rowOf []int, ok bool) {
 	var first []node
 	for j, c := range t.children(data) {

@@ -45,8 +45,8 @@ func (c *cursor) space() {
 	}
 }
 
-// byte skips whitespace and then b, reporting whether b was there.
-func (c *cursor) byte(b byte) bool {
+// expect skips whitespace and then b, reporting whether b was there.
+func (c *cursor) expect(b byte) bool {
 	c.space()
 	if c.i < len(c.s) && c.s[c.i] == b {
 		c.i++
@@ -67,7 +67,7 @@ func (c *cursor) peek() byte {
 // str reads a string, after whitespace, and returns its contents. With
 // escaped false, a string with escapes gives up.
 func (c *cursor) str(escaped bool) (string, bool) {
-	if !c.byte('"') {
+	if !c.expect('"') {
 		return "", false
 	}
 	start, esc := c.i, false
@@ -131,12 +131,13 @@ func unescape(s string) (string, bool) {
 // key reads an object key without escapes, and the colon after it.
 func (c *cursor) key() (string, bool) {
 	k, ok := c.str(false)
-	return k, ok && c.byte(':')
+	return k, ok && c.expect(':')
 }
 
-// rowKey reads the key of row row and the colon after it: "0" to "9"
-// compared as four bytes at once, later rows as any key.
-func (c *cursor) rowKey(row int) bool {
+// indexKey reads the key of row row of a table, and the colon after it:
+// the row's number as pandas writes a RangeIndex. The keys of rows 0 to 9
+// are compared as four bytes at once.
+func (c *cursor) indexKey(row int) bool {
 	c.space()
 	if row < 10 && len(c.s)-c.i >= 4 {
 		s := c.s[c.i : c.i+4]
@@ -183,6 +184,7 @@ type fastRead struct {
 	m    *Model
 	cols *dataset.Columns
 	out  output
+	max  int // rows a request may hold; 0: no limit
 	// mark holds, per model column, the stamp of the instance that last
 	// set it: an instance gives each column once. present says some
 	// instance gave it.
@@ -193,20 +195,21 @@ type fastRead struct {
 	// (-1: not a model column). Clients send their columns in one order,
 	// so comparing a name with the one at its place last time mostly
 	// saves the map lookup.
-	order []int
-	n     int // members read so far
+	order   []int
+	lookups int // names looked up so far in this body
 }
 
 // fastV1 reads and preprocesses body when it has the plain shape
 // described above, and returns the output it asks for and the matrix. On
-// false, the caller decodes the body with the general decoder; nothing of
-// the fast read is kept.
+// false, the caller decodes the body with the general decoder; of the fast
+// read, only the column order remembered for the next body is kept.
 func (st *reqState) fastV1(m *Model, body string) (output, *dataset.Matrix, bool) {
 	f := &st.fast
 	if f.m != m {
 		f.order = f.order[:0] // another model's columns
 	}
-	f.c, f.m, f.n, f.out, f.stamp = cursor{s: body, ascii: true}, m, 0, outLabels, 0
+	f.c, f.m, f.lookups, f.out, f.stamp = cursor{s: body, ascii: true}, m, 0, outLabels, 0
+	f.max = st.maxRows
 	f.mark = resize(f.mark, len(m.columns))
 	clear(f.mark)
 	f.present = resize(f.present, len(m.columns))
@@ -237,7 +240,7 @@ func (st *reqState) fastV1(m *Model, body string) (output, *dataset.Matrix, bool
 // before or after, "parameters".
 func (f *fastRead) envelope() bool {
 	c := &f.c
-	if !c.byte('{') {
+	if !c.expect('{') {
 		return false
 	}
 	var list, params bool
@@ -269,7 +272,7 @@ func (f *fastRead) parameters() bool {
 	if c.peek() == 'n' {
 		return c.null()
 	}
-	if !c.byte('{') {
+	if !c.expect('{') {
 		return false
 	}
 	if c.peek() == '}' {
@@ -280,7 +283,7 @@ func (f *fastRead) parameters() bool {
 		return false
 	}
 	if c.peek() == 'n' {
-		return c.null() && c.byte('}')
+		return c.null() && c.expect('}')
 	}
 	switch o, _ := c.str(false); o {
 	case OutputLabels:
@@ -290,17 +293,17 @@ func (f *fastRead) parameters() bool {
 	default:
 		return false
 	}
-	return c.byte('}')
+	return c.expect('}')
 }
 
 // instances reads the list of instances: tables and row objects.
 func (f *fastRead) instances() bool {
 	c := &f.c
-	if !c.byte('[') || c.peek() == ']' {
+	if !c.expect('[') || c.peek() == ']' {
 		return false // no instances: the general path words the error
 	}
 	for {
-		if !c.byte('{') {
+		if !c.expect('{') {
 			return false
 		}
 		f.stamp++
@@ -321,8 +324,8 @@ func (f *fastRead) instance() bool {
 	c := &f.c
 	if c.peek() == '}' {
 		c.i++
-		f.cols.AddRow() // a row of missing values, as the general path reads it
-		return true
+		_, ok := f.addRow() // a row of missing values, as the general path reads it
+		return ok
 	}
 	row := -1
 	for first := true; ; first = false {
@@ -334,27 +337,37 @@ func (f *fastRead) instance() bool {
 		switch {
 		case first && col < 0 && name == "data" && c.peek() == '{':
 			c.i++
-			return f.table() && c.byte('}')
+			return f.table() && c.expect('}')
 		case name == "data":
 			return false // a row with a member "data": left to the general path
 		case col < 0:
 			ok = skipScalar(c)
-		default:
-			if row < 0 {
-				row = f.cols.AddRow()
+		case row < 0:
+			if row, ok = f.addRow(); ok {
+				ok = f.set(col, row)
 			}
+		default:
 			ok = f.set(col, row)
 		}
 		if !ok {
 			return false
 		}
 		if more, ok := c.more('}'); !ok || !more {
-			if row < 0 {
-				f.cols.AddRow()
+			if ok && row < 0 {
+				_, ok = f.addRow()
 			}
 			return ok
 		}
 	}
+}
+
+// addRow adds a row, unless the request would pass the limit on rows:
+// then the general path refuses it.
+func (f *fastRead) addRow() (int, bool) {
+	if f.max > 0 && f.cols.Rows() >= f.max {
+		return 0, false
+	}
+	return f.cols.AddRow(), true
 }
 
 // set reads the value of model column col in row row, once per instance.
@@ -377,7 +390,7 @@ func (f *fastRead) table() bool {
 	base, rows := f.cols.Rows(), -1
 	for {
 		name, ok := c.key()
-		if !ok || !c.byte('{') {
+		if !ok || !c.expect('{') {
 			return false
 		}
 		if col := f.lookup(name); col >= 0 {
@@ -399,8 +412,8 @@ func (f *fastRead) table() bool {
 // lookup returns the model column named name, -1 for none, and records
 // it in f.order.
 func (f *fastRead) lookup(name string) int {
-	k := f.n
-	f.n++
+	k := f.lookups
+	f.lookups++
 	if k < len(f.order) {
 		if col := f.order[k]; col >= 0 && f.m.columns[col].name == name {
 			return col
@@ -427,14 +440,16 @@ func (f *fastRead) column(col, base, rows int) (int, bool) {
 		return 0, false // the column given twice
 	}
 	f.mark[col], f.present[col] = f.stamp, true
-	c, cols := &f.c, f.cols
+	c := &f.c
 	for i := 0; ; i++ {
-		if !c.rowKey(i) {
+		if !c.indexKey(i) {
 			return 0, false
 		}
 		switch {
 		case rows < 0:
-			cols.AddRow()
+			if _, ok := f.addRow(); !ok {
+				return 0, false
+			}
 		case i >= rows:
 			return 0, false
 		}

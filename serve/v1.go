@@ -143,7 +143,7 @@ func (st *reqState) decodeV1(m *Model, body string) (output, error) {
 	if err != nil {
 		return 0, err
 	}
-	st.rows.reset(m)
+	st.rows.reset(m, st.maxRows)
 	for i, in := range t.children(list) {
 		at := where{list: field, index: i}
 		if in.kind != kObject {

@@ -189,6 +189,9 @@ func (st *reqState) decodeV2(m *Model, body string) (v2Request, error) {
 		}
 		if len(ins) == 1 && ins[0].name == PreprocessedInput {
 			req.x, err = preprocessed(t, m, ins[0])
+			if err == nil {
+				err = checkRows(req.x.Rows, st.maxRows)
+			}
 			return req, err
 		}
 		if err := st.columns(m, ins); err != nil {
@@ -326,7 +329,7 @@ func rowsOf(ts tensor) (int, error) {
 // columns reads one tensor per raw column (KServe's "pd" convention) into
 // st.rows. The label column is ignored; another unknown name is an error.
 func (st *reqState) columns(m *Model, ins []tensor) error {
-	st.rows.reset(m)
+	st.rows.reset(m, st.maxRows)
 	n := -1
 	for _, ts := range ins {
 		col, ok := m.index[ts.name]
@@ -343,7 +346,9 @@ func (st *reqState) columns(m *Model, ins []tensor) error {
 		}
 		if n < 0 {
 			n = rows
-			st.rows.grow(n)
+			if _, err := st.rows.grow(n); err != nil {
+				return err
+			}
 		} else if rows != n {
 			return invalid("%s: %d rows, the first column tensor has %d", ts.field, rows, n)
 		}

@@ -219,3 +219,20 @@ func TestServeThresholdOption(t *testing.T) {
 		t.Errorf("--threshold 0.3: %v", err)
 	}
 }
+
+// ensures a server's --max_rows refuses a batch of more rows with 413.
+func TestServeMaxRows(t *testing.T) {
+	dir, _ := servedCheckpoint(t)
+	url := startServe(t, "customer-churn", "--model", dir, "--max_rows", "10")
+	rows, _ := genCSV(t, 25, "")
+	if code, out, stderr := predictOut("--url", url, "--batch-size", "10", rows); code != 0 ||
+		strings.Count(out, "\n") != 26 {
+		t.Errorf("predict in batches of 10: exit %d, %d lines: %s", code,
+			strings.Count(out, "\n"), stderr)
+	}
+	code, _, stderr := predictOut("--url", url, "--batch-size", "11", rows)
+	if code == 0 || !strings.Contains(stderr, "answered 413") ||
+		!strings.Contains(stderr, "more than 10 rows") {
+		t.Errorf("predict in batches of 11: exit %d: %s", code, stderr)
+	}
+}

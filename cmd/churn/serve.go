@@ -30,6 +30,7 @@ type serveOptions struct {
 	host            string
 	port            int
 	maxInFlight     int
+	maxRows         int
 	maxBodyBytes    int64
 	shutdownTimeout time.Duration
 	threshold       float64 // 0: the checkpoint's
@@ -51,6 +52,8 @@ func (o *serveOptions) AddFlags(cmd *cobra.Command) {
 		"inference requests served at once; more get 503 (negative: no limit)")
 	f.Int64Var(&o.maxBodyBytes, "max_body_bytes", serve.DefaultMaxBodyBytes,
 		"largest request body accepted; larger get 413")
+	f.IntVar(&o.maxRows, "max_rows", serve.DefaultMaxRows,
+		"most rows in one inference request; more get 413 (negative: no limit; 0: the default)")
 	f.DurationVar(&o.shutdownTimeout, "shutdown_timeout", serve.DefaultShutdownTimeout,
 		"on SIGTERM, how long to let in-flight requests finish")
 	f.Float64Var(&o.threshold, "threshold", 0,
@@ -143,6 +146,7 @@ func (a *app) runServe(cmd *cobra.Command, o *serveOptions) error {
 	s, err := serve.New(serve.Config{
 		ModelName: o.modelName, Model: m, Version: version(), Logger: a.logger,
 		Registry: reg, MaxBodyBytes: o.maxBodyBytes, MaxInFlight: o.maxInFlight,
+		MaxRows:         o.maxRows,
 		ShutdownTimeout: o.shutdownTimeout,
 	})
 	if err != nil {
