@@ -3,6 +3,7 @@ package dataset
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -13,14 +14,11 @@ import (
 // ensures a table filled through Columns, numbers as ScanNumber reads
 // them and other cells as text, preprocesses bit for bit as the same
 // records through RecordParser.Matrix, through one reused Scratch and
-// past the initial room for rows; unset values count as empty cells.
+// past the initial room for rows.
 func TestColumnsMatchRecords(t *testing.T) {
 	spec := tinySpec(t)
 	header := []string{"plan", "x", "age", "fee", "churn"}
-	p, err := NewRecordParser(spec, "request", header)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newParser(t, spec, header)
 	all := [][]string{{"pro", "a", "30", "1", "Yes"}, {"gold", "b", "NA", "2", "No"},
 		{"basic", "c", "1.5", "", "No"}, {"gold", "d", "2e1", "3", "No"},
 		{"new", "e", "7", "4.25", "Yes"}, {"pro", "f", "-2", "5", "No"},
@@ -41,23 +39,20 @@ func TestColumnsMatchRecords(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%d rows: %v", n, err)
 		}
-		gotX, gotY := append([]float32(nil), got.X...), append([]float32(nil), got.Y...)
 		want, err := p.Matrix(spec, recs, new(Scratch))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i := range want.X {
-			if math.Float32bits(gotX[i]) != math.Float32bits(want.X[i]) {
-				t.Fatalf("%d rows: X[%d] = %v, want %v", n, i, gotX[i], want.X[i])
-			}
-		}
-		if len(gotY) != len(want.Y) || gotY[n-1] != want.Y[n-1] || gotY[0] != want.Y[0] {
-			t.Fatalf("%d rows: Y = %v, want %v", n, gotY, want.Y)
-		}
+		sameMatrix(t, fmt.Sprintf("%d rows", n), got, want)
 	}
+}
 
-	// Unset values are empty cells: a missing number and category, and a
-	// label that is then invalid.
+// ensures unset values are empty cells: a missing number and category
+// preprocess as empty ones, and an unset label is an invalid one.
+func TestColumnsUnsetCells(t *testing.T) {
+	spec := tinySpec(t)
+	p := newParser(t, spec, []string{"plan", "x", "age", "fee", "churn"})
+	var s Scratch
 	cols := p.Columns(&s, 4)
 	cols.AddRow()
 	if err := cols.Text(4, 0, "No"); err != nil {
@@ -71,11 +66,7 @@ func TestColumnsMatchRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range want.X {
-		if math.Float32bits(got.X[i]) != math.Float32bits(want.X[i]) {
-			t.Fatalf("unset: X[%d] = %v, want %v", i, got.X[i], want.X[i])
-		}
-	}
+	sameMatrix(t, "unset cells", got, want)
 	cols = p.Columns(&s, 4)
 	cols.AddRow()
 	if _, err := cols.Matrix(spec); !errors.Is(err, ErrBadLabel) {
@@ -123,6 +114,8 @@ func TestColumnsErrors(t *testing.T) {
 	}
 }
 
+// ensures ScanNumber's length and exactness on short literals, with
+// what follows a number, and checkScan's properties on each.
 func TestScanNumber(t *testing.T) {
 	for _, c := range []struct {
 		in    string
@@ -143,23 +136,23 @@ func TestScanNumber(t *testing.T) {
 	}
 }
 
-// checkScan checks ScanNumber(s) against JSON's grammar and parseNumber.
+// scanWindow bounds the prefixes checkScan tries as JSON numbers.
+const scanWindow = 64
+
+// checkScan checks ScanNumber(s) against JSON's grammar and parseNumber:
+// its length must be that of the longest prefix of s that is one JSON
+// number (whenever that length is within scanWindow bytes), and an exact
+// value must be parseNumber's, bit for bit.
 func checkScan(t *testing.T, s string) {
 	t.Helper()
 	v, n, exact := ScanNumber(s)
-	if n == 0 {
-		if len(s) > 0 && (s[0] == '-' || s[0]-'0' < 10) && json.Valid([]byte(s[:1])) {
-			t.Fatalf("ScanNumber(%q) found no number", s)
-		}
-		return
-	}
-	if !json.Valid([]byte(s[:n])) {
+	if n > 0 && !json.Valid([]byte(s[:n])) {
 		t.Fatalf("ScanNumber(%q) = length %d: %q is no JSON number", s, n, s[:n])
 	}
-	for end := n + 1; end <= len(s) && end <= n+8; end++ {
-		if json.Valid([]byte(s[:end])) && !strings.ContainsAny(s[:end], " \t\r\n") {
-			t.Fatalf("ScanNumber(%q) = length %d; %q is a longer number", s, n, s[:end])
-		}
+	// When ScanNumber stops within the window, no longer number may end
+	// in it; a number that runs past the window is left to the check above.
+	if long := longestNumber(s[:min(len(s), scanWindow)]); n <= scanWindow && n != long {
+		t.Fatalf("ScanNumber(%q) = length %d; the longest JSON number is %q", s, n, s[:long])
 	}
 	if !exact {
 		return
@@ -168,6 +161,20 @@ func checkScan(t *testing.T, s string) {
 	if err != nil || math.Float64bits(v) != math.Float64bits(want) {
 		t.Fatalf("ScanNumber(%q) = %v, parseNumber(%q) = %v, %v", s, v, s[:n], want, err)
 	}
+}
+
+// longestNumber returns the length of the longest prefix of s that is
+// exactly one JSON number, with no whitespace around it, or 0.
+func longestNumber(s string) int {
+	if s == "" || (s[0] != '-' && s[0]-'0' > 9) {
+		return 0 // no JSON value starting so is a number
+	}
+	for end := len(s); end > 0; end-- {
+		if !strings.ContainsRune(" \t\r\n", rune(s[end-1])) && json.Valid([]byte(s[:end])) {
+			return end
+		}
+	}
+	return 0
 }
 
 // FuzzScanNumber ensures ScanNumber reads exactly JSON's numbers and, when

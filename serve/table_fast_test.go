@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -58,7 +59,8 @@ func general(m *Model, body string) (output, *dataset.Matrix, error) {
 func sameBits(t *testing.T, body string, got, want *dataset.Matrix) {
 	t.Helper()
 	if got.Rows != want.Rows || got.Cols != want.Cols {
-		t.Fatalf("fast path gives %dx%d, general %dx%d", got.Rows, got.Cols, want.Rows, want.Cols)
+		t.Fatalf("fast path gives %dx%d, general %dx%d",
+			got.Rows, got.Cols, want.Rows, want.Cols)
 	}
 	for k := range want.X {
 		if math.Float32bits(got.X[k]) != math.Float32bits(want.X[k]) {
@@ -68,77 +70,57 @@ func sameBits(t *testing.T, body string, got, want *dataset.Matrix) {
 	}
 }
 
+// v1Rows writes recs as a V1 body of row objects through V1Body.
+func v1Rows(t testing.TB, header []string, recs [][]string, output string) string {
+	t.Helper()
+	b, err := V1Body(header, recs, output)
+	if err != nil {
+		t.Fatalf("V1Body: %v", err)
+	}
+	return string(b)
+}
+
+// unwrap returns the instances of a body written as {"instances":[...]},
+// without the envelope, so that tests can splice them into other bodies.
+func unwrap(body string) string {
+	return body[len(`{"instances":[`) : len(body)-2]
+}
+
+// reversed returns header and the first n of recs with their columns in
+// reverse order.
+func reversed(header []string, recs [][]string, n int) ([]string, [][]string) {
+	rev := slices.Clone(header)
+	slices.Reverse(rev)
+	revRows := make([][]string, n)
+	for i, rec := range recs[:n] {
+		revRows[i] = slices.Clone(rec)
+		slices.Reverse(revRows[i])
+	}
+	return rev, revRows
+}
+
+// setValue returns an edit for columnsBody that writes to as the value of
+// column col in row row and keeps every other value.
+func setValue(col string, row int, to string) func(string, int, string) string {
+	return func(h string, i int, v string) string {
+		if h == col && i == row {
+			return to
+		}
+		return v
+	}
+}
+
 // Ensures the fast path takes the tables clients send and preprocesses
-// them bit for bit as the general decoder does.
+// them bit for bit as the general decoder does, on a fresh state, on the
+// same state again and on one state shared by every body.
 func TestFastV1MatchesGeneral(t *testing.T) {
 	f := trained(t)
-	rows := f.valRows
-	bodies := map[string]string{
-		"10 rows":  columnsBody(f.header, rows[:10], "instances", nil),
-		"1 row":    columnsBody(f.header, rows[:1], "instances", nil),
-		"37 rows":  columnsBody(f.header, rows[:37], "instances", nil),
-		"inputs":   columnsBody(f.header, rows[:3], "inputs", nil),
-		"spaced":   strings.ReplaceAll(columnsBody(f.header, rows[:3], "instances", nil), ":", " :\n\t"),
-		"nulls":    columnsBody(f.header, rows[:4], "instances", everyThird("null")),
-		"exponent": columnsBody(f.header, rows[:4], "instances", numbersAs("%se0")),
-		"long": columnsBody(f.header, rows[:4], "instances", func(_ string, _ int, v string) string {
-			if strings.Contains(v, ".") && !strings.ContainsAny(v, `"eE`) {
-				return v + "00000000000000000001" // past 19 digits
-			}
-			return v
-		}),
-		"escaped": columnsBody(f.header, rows[:4], "instances", func(col string, i int, v string) string {
-			return strings.ReplaceAll(v, "/", `\/`)
-		}),
-		"number category": columnsBody(f.header, rows[:4], "instances", func(col string, i int, v string) string {
-			if col == "area" && i == 1 {
-				return "17"
-			}
-			return v
-		}),
-		"unseen category": columnsBody(f.header, rows[:4], "instances", func(col string, i int, v string) string {
-			if col == "ethnic" {
-				return `"Zé"`
-			}
-			return v
-		}),
-	}
-	rowBody := func(recs [][]string, output string) string {
-		b, err := V1Body(f.header, recs, output)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
-	table := columnsBody(f.header, rows[:3], "instances", nil)
-	list := table[len(`{"instances":[`) : len(table)-2]
-	bodies["rows"] = rowBody(rows[:7], "")
-	bodies["rows, probabilities"] = rowBody(rows[:2], OutputProbabilities)
-	bodies["rows, labels first"] = `{"parameters":{"output":"labels"},` + rowBody(rows[:2], "")[1:]
-	bodies["parameters null"] = `{"parameters":null,` + table[1:]
-	bodies["output null"] = `{"parameters":{"output":null},` + table[1:]
-	bodies["parameters empty"] = table[:len(table)-1] + `,"parameters":{}}`
-	bodies["table then rows"] = `{"instances":[` + list + "," + rowBody(rows[3:5], "")[14:]
-	bodies["empty row"] = `{"instances":[{},` + rowBody(rows[:2], "")[14:]
-	sparse := rowBody(rows[:2], "")
-	sparse = sparse[:strings.Index(sparse, `"months"`)] + sparse[strings.Index(sparse, `"uniqsubs"`):]
-	bodies["row without a column"] = sparse
-	extras := `{"note":"x","flag":true,"n":null,"k":1.5e3,`
-	bodies["row, label and extras"] = strings.ReplaceAll(strings.Replace(rowBody(rows[:2], ""),
-		`[{`, "["+extras, 1), `},{`, "},"+extras)
+	bodies := tableBodies(f)
+	maps.Copy(bodies, rowBodies(t, f))
 	if b, err := os.ReadFile(filepath.Join(sharedDir(), "data", "pdk-churn",
 		"request_v1_sample.json")); err == nil {
 		bodies["original"] = string(b)
 	}
-	// Columns in reverse order: the shared state below meets both orders.
-	rev := slices.Clone(f.header)
-	slices.Reverse(rev)
-	revRows := make([][]string, 5)
-	for i, rec := range rows[:5] {
-		revRows[i] = slices.Clone(rec)
-		slices.Reverse(revRows[i])
-	}
-	bodies["reversed"] = columnsBody(rev, revRows, "instances", nil)
 	shared := new(reqState) // reused by every body, in map order
 	for name, body := range bodies {
 		t.Run(name, func(t *testing.T) {
@@ -158,6 +140,66 @@ func TestFastV1MatchesGeneral(t *testing.T) {
 				sameBits(t, body, got, want)
 			}
 		})
+	}
+}
+
+// tableBodies returns columns tables the fast path must take: sizes,
+// layouts and the value forms pandas and hand-written clients produce.
+func tableBodies(f *fixture) map[string]string {
+	rows := f.valRows
+	tbl := func(n int, edit func(string, int, string) string) string {
+		return columnsBody(f.header, rows[:n], "instances", edit)
+	}
+	rev, revRows := reversed(f.header, rows, 5) // a shared state meets both orders
+	return map[string]string{
+		"10 rows":  tbl(10, nil),
+		"1 row":    tbl(1, nil),
+		"37 rows":  tbl(37, nil),
+		"inputs":   columnsBody(f.header, rows[:3], "inputs", nil),
+		"spaced":   strings.ReplaceAll(tbl(3, nil), ":", " :\n\t"),
+		"nulls":    tbl(4, everyThird("null")),
+		"exponent": tbl(4, numbersAs("%se0")),
+		"long": tbl(4, func(_ string, _ int, v string) string {
+			if strings.Contains(v, ".") && !strings.ContainsAny(v, `"eE`) {
+				return v + "00000000000000000001" // past 19 digits
+			}
+			return v
+		}),
+		"escaped": tbl(4, func(_ string, _ int, v string) string {
+			return strings.ReplaceAll(v, "/", `\/`)
+		}),
+		"number category": tbl(4, setValue("area", 1, "17")),
+		"unseen category": tbl(4, func(col string, _ int, v string) string {
+			if col == "ethnic" {
+				return `"Zé"`
+			}
+			return v
+		}),
+		"reversed": columnsBody(rev, revRows, "instances", nil),
+	}
+}
+
+// rowBodies returns bodies of row objects, parameters and mixed
+// instances the fast path must take.
+func rowBodies(t *testing.T, f *fixture) map[string]string {
+	rows := f.valRows
+	table := columnsBody(f.header, rows[:3], "instances", nil)
+	two := v1Rows(t, f.header, rows[:2], "")
+	sparse := two[:strings.Index(two, `"months"`)] + two[strings.Index(two, `"uniqsubs"`):]
+	extras := `{"note":"x","flag":true,"n":null,"k":1.5e3,`
+	return map[string]string{
+		"rows":                v1Rows(t, f.header, rows[:7], ""),
+		"rows, probabilities": v1Rows(t, f.header, rows[:2], OutputProbabilities),
+		"rows, labels first":  `{"parameters":{"output":"labels"},` + two[1:],
+		"parameters null":     `{"parameters":null,` + table[1:],
+		"output null":         `{"parameters":{"output":null},` + table[1:],
+		"parameters empty":    table[:len(table)-1] + `,"parameters":{}}`,
+		"table then rows": `{"instances":[` + unwrap(table) + "," +
+			unwrap(v1Rows(t, f.header, rows[3:5], "")) + "]}",
+		"empty row":            `{"instances":[{},` + two[len(`{"instances":[`):],
+		"row without a column": sparse,
+		"row, label and extras": strings.ReplaceAll(strings.Replace(two, `[{`, "["+extras, 1),
+			`},{`, "},"+extras),
 	}
 }
 
@@ -187,43 +229,8 @@ func numbersAs(format string) func(string, int, string) string {
 func TestFastV1GivesUp(t *testing.T) {
 	f := trained(t)
 	base := columnsBody(f.header, f.valRows[:3], "instances", nil)
-	cut := strings.Index(base, `"months"`)
-	noMonths := base[:cut] + base[strings.Index(base[cut:], "},")+cut+2:]
-	numeric := func(v string) func(string, int, string) string {
-		return func(col string, i int, old string) string {
-			if col == "months" && i == 2 {
-				return v
-			}
-			return old
-		}
-	}
-	bodies := map[string]string{
-		"unknown member":  `{"id":"7",` + base[1:],
-		"other parameter": `{"parameters":{"output":"labels","x":1},` + base[1:],
-		"bad output":      `{"parameters":{"output":"raw"},` + base[1:],
-		"instances twice": base[:len(base)-1] + `,"inputs":[]}`,
-		"no instances":    `{"instances":[]}`,
-		"row with data":   `{"instances":[{"months":1,"data":{}}]}`,
-		"row nested":      `{"instances":[{"months":[1]}]}`,
-		"row key twice":   `{"instances":[{"months":1,"months":2}]}`,
-		"table and more":  strings.Replace(base, `{"data":{`, `{"x":1,"data":{`, 1),
-		"row objects":     `{"instances":[{"months":1}]}`,
-		"key order":       strings.Replace(base, `"0":`, `"9":`, 1),
-		"row key 01":      strings.Replace(base, `"1":`, `"01":`, 1),
-		"short column": strings.Replace(base, `,"2":`+string(appendValue(nil, f.valRows[2][0]))+"}",
-			"}", 1),
-		"missing column":    noMonths,
-		"duplicate column":  strings.Replace(base, `{"data":{`, `{"data":{"months":{"0":1,"1":2,"2":3},`, 1),
-		"string for number": columnsBody(f.header, f.valRows[:3], "instances", numeric(`"12"`)),
-		"boolean":           columnsBody(f.header, f.valRows[:3], "instances", numeric("true")),
-		"huge":              columnsBody(f.header, f.valRows[:3], "instances", numeric("1e999")),
-		"beyond float32":    columnsBody(f.header, f.valRows[:3], "instances", numeric("1e300")),
-		"trailing":          base + "x",
-		"truncated":         base[:len(base)-2],
-		"empty table":       `{"instances":[{"data":{}}]}`,
-		"unicode escape":    strings.Replace(base, `"area":{"0":"`, `"area":{"0":"\u0041`, 1),
-		"bad utf-8":         strings.Replace(base, `"area":{"0":"`, "\"area\":{\"0\":\"\xff", 1),
-	}
+	bodies := outsideShapes(base)
+	maps.Copy(bodies, outsideValues(f, base))
 	for name, body := range bodies {
 		t.Run(name, func(t *testing.T) {
 			if body == base {
@@ -244,5 +251,50 @@ func TestFastV1GivesUp(t *testing.T) {
 				t.Fatal("no rows")
 			}
 		})
+	}
+}
+
+// outsideShapes returns edits of base, a three-row table, whose envelope,
+// instances or syntax lie outside the fast path's subset.
+func outsideShapes(base string) map[string]string {
+	return map[string]string{
+		"unknown member":  `{"id":"7",` + base[1:],
+		"other parameter": `{"parameters":{"output":"labels","x":1},` + base[1:],
+		"bad output":      `{"parameters":{"output":"raw"},` + base[1:],
+		"instances twice": base[:len(base)-1] + `,"inputs":[]}`,
+		"no instances":    `{"instances":[]}`,
+		"row with data":   `{"instances":[{"months":1,"data":{}}]}`,
+		"row nested":      `{"instances":[{"months":[1]}]}`,
+		"row key twice":   `{"instances":[{"months":1,"months":2}]}`,
+		"table and more":  strings.Replace(base, `{"data":{`, `{"x":1,"data":{`, 1),
+		"row objects":     `{"instances":[{"months":1}]}`,
+		"trailing":        base + "x",
+		"truncated":       base[:len(base)-2],
+		"empty table":     `{"instances":[{"data":{}}]}`,
+	}
+}
+
+// outsideValues returns edits of base, a three-row table of f's rows,
+// whose row keys, columns or values lie outside the fast path's subset.
+func outsideValues(f *fixture, base string) map[string]string {
+	cut := strings.Index(base, `"months"`)
+	noMonths := base[:cut] + base[strings.Index(base[cut:], "},")+cut+2:]
+	dupMonths := `"months":{"0":1,"1":2,"2":3},`
+	lastOfFirst := `,"2":` + string(appendValue(nil, f.valRows[2][0])) + "}"
+	months := func(v string) string {
+		return columnsBody(f.header, f.valRows[:3], "instances", setValue("months", 2, v))
+	}
+	return map[string]string{
+		"key order":         strings.Replace(base, `"0":`, `"9":`, 1),
+		"row key 01":        strings.Replace(base, `"1":`, `"01":`, 1),
+		"short column":      strings.Replace(base, lastOfFirst, "}", 1),
+		"missing column":    noMonths,
+		"duplicate column":  strings.Replace(base, `{"data":{`, `{"data":{`+dupMonths, 1),
+		"string for number": months(`"12"`),
+		"boolean":           months("true"),
+		"huge":              months("1e999"),
+		"beyond float32":    months("1e300"),
+		"unicode escape":    strings.Replace(base, `"area":{"0":"`, `"area":{"0":"\u0041`, 1),
+		"bad utf-8":         strings.Replace(base, `"area":{"0":"`, "\"area\":{\"0\":\"\xff", 1),
 	}
 }
