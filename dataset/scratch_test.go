@@ -2,7 +2,7 @@ package dataset
 
 import (
 	"errors"
-	"math"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -39,20 +39,7 @@ func TestRecordParserMatrix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Rows != want.Rows || got.Cols != want.Cols || len(got.X) != len(want.X) {
-			t.Fatalf("%d rows: %dx%d (%d), want %dx%d (%d)", n, got.Rows, got.Cols,
-				len(got.X), want.Rows, want.Cols, len(want.X))
-		}
-		for i := range want.X {
-			if math.Float32bits(got.X[i]) != math.Float32bits(want.X[i]) {
-				t.Fatalf("%d rows: X[%d] = %v, want %v", n, i, got.X[i], want.X[i])
-			}
-		}
-		for i := range want.Y {
-			if got.Y[i] != want.Y[i] {
-				t.Fatalf("%d rows: Y[%d] = %v, want %v", n, i, got.Y[i], want.Y[i])
-			}
-		}
+		sameMatrix(t, fmt.Sprintf("%d rows", n), got, want)
 	}
 	_, err = p.Matrix(spec, [][]string{{"pro", "x", "1", "Yes"}}, &s)
 	if !errors.Is(err, ErrNotNumber) ||
