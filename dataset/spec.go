@@ -6,7 +6,10 @@
 // reads one or many CSV files into a [Table] and checks them against a spec;
 // [Preprocess] turns a table into a float32 [Matrix]. Training and serving
 // call the same [Preprocess] on the same resolved spec, so both see the same
-// inputs bit for bit.
+// inputs bit for bit. For serving, [RecordParser] takes rows of strings
+// already in memory and [Columns] values handed over one by one (numbers
+// read with [ScanNumber]); both reuse a [Scratch] across requests and end
+// in the same preprocessing.
 package dataset
 
 import (

@@ -4,10 +4,13 @@
 //
 // A [Model] is loaded from a checkpoint directory (weights, resolved feature
 // spec and metadata), so serving preprocesses requests with the very spec
-// and the very code training used: dataset.RecordParser validates the
-// rows as the CSV loader does, the preprocessing plan of dataset.Preprocess
-// encodes them (RecordParser.Matrix, into pooled storage), then the
-// network's one forward pass, nn.Model.Predict.
+// and the very code training used: values are parsed as the CSV loader
+// parses cells, the preprocessing plan of dataset.Preprocess encodes them
+// into pooled storage, then the network's one forward pass,
+// nn.Model.Predict. The V1 bodies clients send (a pandas columns table, row
+// objects) are read in one pass into dataset.Columns; every other body
+// goes through a parse tree into rows of strings and
+// dataset.RecordParser.Matrix, with the same result.
 //
 // Routes (name is the served model's name):
 //
@@ -27,7 +30,7 @@
 // Every error answer is {"error": "..."} with the status KServe uses: 400
 // for a malformed body or a bad value (naming the field, column and row),
 // 404 for an unknown model or route, 405 for a wrong method, 413 for a body
-// over the limit, 415 for a Content-Type that cannot be JSON (none, JSON
+// or a number of rows over the limit, 415 for a Content-Type that cannot be JSON (none, JSON
 // types, text/plain and curl's default form type are read as JSON), 501
 // for model versions, 503 while the model is not loaded or when more
 // requests are in flight than the server admits. No input a client sends
