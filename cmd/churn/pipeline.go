@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
 	"github.com/churn-pdk/churn/experiment"
 	"github.com/churn-pdk/churn/pipeline"
@@ -221,6 +223,13 @@ func (a *app) pipelineDeployCmd() *cobra.Command {
 	return cmd
 }
 
+// routeClientGoLogs sends what client-go logs (through klog: warnings from
+// the API server, client-side throttling) to logger, tagged as such,
+// instead of klog's own lines on stderr.
+func routeClientGoLogs(logger *slog.Logger) {
+	klog.SetSlogLogger(logger.With("source", "client-go"))
+}
+
 // deploy checks everything it can before it talks to the master or the
 // cluster, then deploys.
 func (a *app) deploy(cmd *cobra.Command, f *deployFlags) error {
@@ -236,6 +245,7 @@ func (a *app) deploy(cmd *cobra.Command, f *deployFlags) error {
 	if err != nil {
 		return err
 	}
+	routeClientGoLogs(a.logger)
 	cs, err := kserve.NewForConfig(restCfg)
 	if err != nil {
 		return fmt.Errorf("pipeline: deploy: KServe client: %w", err)

@@ -210,6 +210,9 @@ func TestPipelineSecretsNeverLeak(t *testing.T) {
 	if !strings.Contains(out, "http://customer-churn.models.example.com") {
 		t.Errorf("deploy printed %q, want the service URL", out)
 	}
+	if !strings.Contains(out, kubeWarning) || !strings.Contains(out, "source=client-go") {
+		t.Errorf("deploy's log lacks client-go's warning, through our logger:\n%s", out)
+	}
 
 	// A trial whose token the gateway refuses: the job fails.
 	w.commit(t, "data_part2.csv", 2)
@@ -314,6 +317,9 @@ type fakeKube struct {
 
 const isvcPath = "/apis/serving.kserve.io/v1beta1/namespaces/"
 
+// kubeWarning is the warning every answer of the fake API server carries.
+const kubeWarning = "fake API server: InferenceService v1beta1 is under test"
+
 func newFakeKube(t *testing.T, token string) *fakeKube {
 	k := &fakeKube{t: t, token: token, objs: map[string]*v1beta1.InferenceService{}}
 	// TLS: client-go sends a bearer token only over https.
@@ -390,6 +396,8 @@ func ready(obj *v1beta1.InferenceService) *v1beta1.InferenceService {
 func (k *fakeKube) write(w http.ResponseWriter, code int, obj *v1beta1.InferenceService) {
 	obj.APIVersion, obj.Kind = "serving.kserve.io/v1beta1", "InferenceService"
 	w.Header().Set("Content-Type", "application/json")
+	// An API server's warning, which client-go logs through klog.
+	w.Header().Set("Warning", `299 - "`+kubeWarning+`"`)
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(obj)
 }
