@@ -57,6 +57,11 @@ type DeployOptions struct {
 	// generation is not ready in time, instead of putting the previous
 	// spec back.
 	KeepFailed bool
+	// KeepVersions, above 0 and with a bucket store and Wait, deletes the
+	// model's version folders in the store beyond the KeepVersions most
+	// recently written, once the new version is ready; the version served
+	// and the one it replaced are always kept. 0 keeps every version.
+	KeepVersions int
 }
 
 func (o *DeployOptions) defaults(getenv func(string) string) {
@@ -105,6 +110,15 @@ func (o DeployOptions) Validate() error {
 				o.ServiceAccount, errs[0])
 		}
 	}
+	if o.KeepVersions < 0 {
+		return fmt.Errorf("pipeline: deploy: --keep-versions %d: want 0 (keep all) or more",
+			o.KeepVersions)
+	}
+	if o.KeepVersions > 0 && (!o.Wait || o.Store.Scheme == StorePFS || o.Store.Scheme == "") {
+		return fmt.Errorf("pipeline: deploy: --keep-versions needs --wait and a bucket " +
+			"--model-store: old versions are deleted only once the new one is ready, and " +
+			"the pfs store keeps versions in Pachyderm's commits")
+	}
 	return CheckResources(o.Resources)
 }
 
@@ -135,6 +149,8 @@ type DeployResult struct {
 	Applied *Applied
 	// URL is the ready service's URL (only after a wait).
 	URL string
+	// Pruned lists the old versions deleted from the store (KeepVersions).
+	Pruned []string
 }
 
 // DeployPlan is a checked deploy: the options with defaults filled, the
@@ -235,7 +251,24 @@ func (d *Deployer) Apply(ctx context.Context, p *DeployPlan) (*DeployResult, err
 	if d.Stdout != nil {
 		fmt.Fprintln(d.Stdout, res.URL)
 	}
+	d.prune(ctx, opts, info, prev, res, log)
 	return res, nil
+}
+
+// prune deletes old version folders after a ready deploy, as
+// KeepVersions asks. Its failures are logged, not returned: the service is
+// up, and a folder left behind only costs storage.
+func (d *Deployer) prune(ctx context.Context, opts DeployOptions, info *ModelInfo,
+	prev *v1beta1.InferenceService, res *DeployResult, log *slog.Logger) {
+	if opts.KeepVersions <= 0 || opts.Store.Scheme == StorePFS {
+		return
+	}
+	protect := []string{info.Version}
+	if prev != nil {
+		protect = append(protect, prev.Annotations[AnnotationPachID])
+	}
+	res.Pruned, _ = pruneVersions(ctx, d.Store, opts.Store, info.Name, opts.KeepVersions,
+		protect, log)
 }
 
 // ErrRollBackFailed means a deploy whose new generation was not ready

@@ -68,6 +68,8 @@ type ObjectStore interface {
 	// ListObjects lists the objects under opts.Prefix.
 	ListObjects(ctx context.Context, bucket string,
 		opts minio.ListObjectsOptions) <-chan minio.ObjectInfo
+	// RemoveObject deletes bucket/key (pruning old model versions).
+	RemoveObject(ctx context.Context, bucket, key string, opts minio.RemoveObjectOptions) error
 }
 
 var _ ObjectStore = (*minio.Client)(nil)

@@ -146,6 +146,7 @@ type deployFlags struct {
 	storeRegion, input, inputDir, branch    string
 	wait, keepFailed                        bool
 	waitTimeout, pollInterval               time.Duration
+	keepVersions                            int
 }
 
 // options turns the flags into deploy options, refusing malformed values.
@@ -153,7 +154,7 @@ func (f *deployFlags) options() (pipeline.DeployOptions, error) {
 	o := pipeline.DeployOptions{Name: f.name, Namespace: f.namespace,
 		ServiceAccount: f.serviceAccount, Image: f.image, Input: f.input, InputDir: f.inputDir,
 		InputBranch: f.branch, Wait: f.wait, WaitTimeout: f.waitTimeout,
-		PollInterval: f.pollInterval, KeepFailed: f.keepFailed}
+		PollInterval: f.pollInterval, KeepFailed: f.keepFailed, KeepVersions: f.keepVersions}
 	var err error
 	if o.Tolerations, err = pipeline.ParseTolerations(f.tolerations); err != nil {
 		return o, err
@@ -209,6 +210,9 @@ func (a *app) pipelineDeployCmd() *cobra.Command {
 	fl.BoolVar(&f.keepFailed, "keep-failed", false, "when --wait times out, leave the new spec "+
 		"in place instead of putting the previous one back")
 	fl.DurationVar(&f.pollInterval, "poll-interval", 5*time.Second, "readiness polling interval")
+	fl.IntVar(&f.keepVersions, "keep-versions", 0, "with --wait and a bucket --model-store: "+
+		"once the new version is ready, delete the model's folders beyond the N most recent "+
+		"(the served and the replaced versions always stay); 0 keeps all")
 	fl.StringVar(&f.image, "image", pipeline.DefaultPredictorImage,
 		"predictor image (entrypoint: churn serve)")
 	fl.StringVar(&f.store, "model-store", pipeline.StorePFS, "where KServe reads the model: "+
