@@ -60,7 +60,9 @@ type DeployOptions struct {
 	// KeepVersions, above 0 and with a bucket store and Wait, deletes the
 	// model's version folders in the store beyond the KeepVersions most
 	// recently written, once the new version is ready; the version served
-	// and the one it replaced are always kept. 0 keeps every version.
+	// and the one it replaced are always kept. Only this service's
+	// versions are known: services sharing a store prefix must not prune.
+	// 0 keeps every version.
 	KeepVersions int
 }
 
