@@ -24,19 +24,21 @@ import (
 type sleeps struct {
 	mu sync.Mutex
 	d  []time.Duration
-	// real, when set, is slept instead of each asked delay (tests with a
-	// master that is down for a while).
-	real time.Duration
+	// until, when set, holds each wait until it reports true (tests with a
+	// master that is down for a while): the client's retries then last as
+	// long as the outage, however slow the machine, instead of a number
+	// of real delays that a loaded machine can outlast.
+	until func() bool
 }
 
 func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
 	s.mu.Lock()
 	s.d = append(s.d, d)
-	real := s.real
+	until := s.until
 	s.mu.Unlock()
-	if real > 0 {
+	for until != nil && !until() && ctx.Err() == nil {
 		select {
-		case <-time.After(real):
+		case <-time.After(10 * time.Millisecond):
 		case <-ctx.Done():
 		}
 	}

@@ -134,7 +134,7 @@ func TestPreemptionPollSurvivesOutage(t *testing.T) {
 // no checkpoint and stores none twice.
 func TestMasterRestartMidTrial(t *testing.T) {
 	c := newCluster(t, "")
-	c.sleeps.real = 250 * time.Millisecond
+	c.sleeps.until = func() bool { return c.master.Restarts() > 0 }
 	var wg sync.WaitGroup
 	var once sync.Once
 	c.master.OnMetric(func(m detfake.Metric) {

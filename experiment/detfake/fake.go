@@ -148,8 +148,7 @@ func (m *Master) Restart(down time.Duration) {
 	m.t.Helper()
 	srv := m.server()
 	addr := srv.Listener.Addr().String()
-	srv.CloseClientConnections()
-	srv.Close()
+	stop(srv)
 	time.Sleep(down)
 	var l net.Listener
 	var err error
@@ -171,6 +170,25 @@ func (m *Master) Restart(down time.Duration) {
 	m.srv = next
 	m.restarts++
 	m.srvMu.Unlock()
+}
+
+// stop closes srv's listener and every connection, as a crashing master
+// does. Close alone would wait for active requests, and a long poll that
+// came in just before it would hold it for the poll's whole timeout, so
+// connections are dropped again until Close has returned: each dropped
+// request's context ends, and its handler with it.
+func stop(srv *httptest.Server) {
+	srv.Listener.Close()
+	done := make(chan struct{})
+	go func() { srv.Close(); close(done) }()
+	for {
+		srv.CloseClientConnections()
+		select {
+		case <-done:
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // atLeast reports whether the fake's version is >= major.minor.
