@@ -4,12 +4,14 @@
 # serve` on it and drives it with wrk: the original 10-row V1 request, then
 # GET /v2/health/live (a route that does no work: the floor of net/http
 # and wrk on this machine). Prints wrk's figures and the server's CPU per
-# request and peak RSS.
+# request and peak RSS. A run whose answers are not all 2xx is an error,
+# not a figure.
 #
-# Usage: bench/http.sh               (needs go and wrk: apt-get install wrk)
+# Usage: bench/http.sh               (needs go, curl and wrk: apt-get install wrk)
 # Env:   CONNS        wrk connections, space-separated runs (default "16 4")
 #        DURATION     seconds per run (default 10)
 #        SERVER_PROCS GOMAXPROCS of the server (default: all cores)
+#        PORT         the server's port (default 18941; must be free)
 #        BODY         request body (default: the original example's request,
 #                     ../shared/data/pdk-churn/request_v1_sample.json)
 set -euo pipefail
@@ -18,38 +20,57 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 body=${BODY:-$root/../shared/data/pdk-churn/request_v1_sample.json}
 conns=${CONNS:-16 4}
 duration=${DURATION:-10}
-port=18941
+port=${PORT:-18941}
 
 die() { echo "http.sh: $*" >&2; exit 1; }
-command -v wrk >/dev/null || die "wrk not found (Debian: apt-get install wrk)"
-[[ -f $body ]] || die "missing request body $body"
+for tool in wrk curl go; do
+	command -v "$tool" >/dev/null || die "$tool not found (Debian: apt-get install $tool)"
+done
+[[ -f $body ]] || die "missing request body $body (set BODY to a V1 request for a" \
+	"model of the original schema)"
+body=$(cd "$(dirname "$body")" && pwd)/$(basename "$body")
+if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+	die "something already answers on port $port; set PORT"
+fi
 
 work=$(mktemp -d)
 pid=
 cleanup() {
-	[[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	if [[ -n $pid ]]; then
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
+# step runs a preparation command, showing its output only when it fails.
+step() {
+	"$@" >"$work/step.log" 2>&1 || { cat "$work/step.log" >&2; die "failed: $*"; }
+}
+
 cd "$root"
-go build -o "$work/churn" ./cmd/churn
-go build -tags predictor -o "$work/churn-serve" ./cmd/churn
-"$work/churn" data generate --rows 31009 --out "$work/data.csv" 2>/dev/null
-"$work/churn" train --data "$work/data.csv" --features experiment/features.json \
-	--run-dir "$work/run" >/dev/null 2>&1
+step go build -o "$work/churn" ./cmd/churn
+step go build -tags predictor -o "$work/churn-serve" ./cmd/churn
+step "$work/churn" data generate --rows 31009 --out "$work/data.csv"
+step "$work/churn" train --data "$work/data.csv" --features experiment/features.json \
+	--run-dir "$work/run"
 ckpt=$(sed -n 's/^ *"best_dir": *"\([^"]*\)".*/\1/p' "$work/run/run.json")
 [[ -n $ckpt && -d $ckpt ]] || die "no best checkpoint in $work/run/run.json"
 
 GOMAXPROCS=${SERVER_PROCS:-$(nproc)} "$work/churn-serve" serve --model "$ckpt" \
 	--model_name churn --http_port "$port" --log-level warn &
 pid=$!
-for _ in $(seq 50); do
-	curl -sf "http://127.0.0.1:$port/v2/health/ready" >/dev/null && break
+url=http://127.0.0.1:$port
+for _ in $(seq 100); do
+	curl -sf "$url/v2/health/ready" >/dev/null && break
 	kill -0 "$pid" 2>/dev/null || die "churn serve exited"
 	sleep 0.1
 done
-url=http://127.0.0.1:$port
+curl -sf "$url/v2/health/ready" >/dev/null || die "churn serve not ready after 10 s"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+	--data-binary "@$body" "$url/v1/models/churn:predict")
+[[ $code == 200 ]] || die "the body gets HTTP $code, not 200: $body"
 
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; } # clock ticks
 run() { # name, wrk arguments...
@@ -58,7 +79,11 @@ run() { # name, wrk arguments...
 	t0=$(cpu)
 	out=$(wrk -t1 -d"${duration}s" --latency "$@")
 	t1=$(cpu)
+	if grep -q 'Non-2xx' <<<"$out"; then
+		die "$name: some answers were not 2xx:"$'\n'"$out"
+	fi
 	reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+	[[ ${reqs:-0} -gt 0 ]] || die "$name: no requests completed:"$'\n'"$out"
 	printf '%-28s %10s req/s  p50 %8s  p99 %8s  server %5.1f CPU-us/req\n' "$name" \
 		"$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
 		"$(awk '$1 == "50%" {print $2}' <<<"$out")" \

@@ -253,24 +253,36 @@ func (d *Deployer) Apply(ctx context.Context, p *DeployPlan) (*DeployResult, err
 	if d.Stdout != nil {
 		fmt.Fprintln(d.Stdout, res.URL)
 	}
-	d.prune(ctx, opts, info, prev, res, log)
+	d.prune(ctx, opts, info, res, log, prev, ready)
 	return res, nil
 }
 
 // prune deletes old version folders after a ready deploy, as
-// KeepVersions asks. Its failures are logged, not returned: the service is
+// KeepVersions asks. It keeps the version deployed, and every version the
+// service it replaced and the ready service name (a deploy of the same
+// service that landed meanwhile is what is served now), by annotation or
+// by storage URI. Its failures are logged, not returned: the service is
 // up, and a folder left behind only costs storage.
 func (d *Deployer) prune(ctx context.Context, opts DeployOptions, info *ModelInfo,
-	prev *v1beta1.InferenceService, res *DeployResult, log *slog.Logger) {
+	res *DeployResult, log *slog.Logger, services ...*v1beta1.InferenceService) {
 	if opts.KeepVersions <= 0 || opts.Store.Scheme == StorePFS {
 		return
 	}
-	protect := []string{info.Version}
-	if prev != nil {
-		protect = append(protect, prev.Annotations[AnnotationPachID])
+	if !isSegment(info.Version) {
+		log.Warn("model versions not pruned: the version is not one path segment",
+			"version", info.Version)
+		return
 	}
-	res.Pruned, _ = pruneVersions(ctx, d.Store, opts.Store, info.Name, opts.KeepVersions,
+	protect := []string{info.Version}
+	for _, s := range services {
+		protect = append(protect, namedVersions(s, opts.Store, info.Name)...)
+	}
+	var err error
+	res.Pruned, err = pruneVersions(ctx, d.Store, opts.Store, info.Name, opts.KeepVersions,
 		protect, log)
+	if err != nil {
+		log.Warn("model versions not all pruned", "error", err)
+	}
 }
 
 // ErrRollBackFailed means a deploy whose new generation was not ready

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"path"
@@ -9,8 +10,42 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kserve/kserve/pkg/apis/serving/v1beta1"
 	"github.com/minio/minio-go/v7"
 )
+
+// isSegment reports whether name is one path segment, as a version
+// folder's name must be.
+func isSegment(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.Contains(name, "/")
+}
+
+// namedVersions returns the versions a service names: its pach_id
+// annotation, and every version folder of model under loc that its spec
+// points into (its storage URI, wherever the spec holds it).
+func namedVersions(s *v1beta1.InferenceService, loc StoreLocation, model string) []string {
+	if s == nil {
+		return nil
+	}
+	out := []string{s.Annotations[AnnotationPachID]}
+	spec, err := json.Marshal(s.Spec)
+	if err != nil {
+		return out
+	}
+	base := loc.URI(model) + "/"
+	for rest := string(spec); ; {
+		i := strings.Index(rest, base)
+		if i < 0 {
+			return out
+		}
+		rest = rest[i+len(base):]
+		end := strings.IndexAny(rest, `/"`)
+		if end < 0 {
+			end = len(rest)
+		}
+		out = append(out, rest[:end])
+	}
+}
 
 // versionDir is one model version's folder in a bucket store.
 type versionDir struct {

@@ -228,8 +228,9 @@ func (a *app) pipelineDeployCmd() *cobra.Command {
 }
 
 // routeClientGoLogs sends what client-go logs (through klog: warnings from
-// the API server, client-side throttling) to logger, tagged as such,
-// instead of klog's own lines on stderr.
+// the API server, client-side throttling, kubeconfig loading) to logger,
+// tagged as such, instead of klog's own lines on stderr. klog hands them
+// over as info, so they show at --log-level info and below.
 func routeClientGoLogs(logger *slog.Logger) {
 	klog.SetSlogLogger(logger.With("source", "client-go"))
 }
@@ -245,11 +246,11 @@ func (a *app) deploy(cmd *cobra.Command, f *deployFlags) error {
 	if err != nil {
 		return err
 	}
+	routeClientGoLogs(a.logger)
 	restCfg, err := kubeConfig(f.kubeconfig)
 	if err != nil {
 		return err
 	}
-	routeClientGoLogs(a.logger)
 	cs, err := kserve.NewForConfig(restCfg)
 	if err != nil {
 		return fmt.Errorf("pipeline: deploy: KServe client: %w", err)
