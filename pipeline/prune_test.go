@@ -1,75 +1,188 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
-	"os"
-	"path/filepath"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/kserve/kserve/pkg/apis/serving/v1beta1"
-	"github.com/minio/minio-go/v7"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/churn-pdk/churn/experiment"
 )
+
+// pruneWorld is a failWorld whose S3 server runs on a clock the test
+// moves, so that version folders get distinct LastModified times without
+// sleeping, with the model store at loc.
+type pruneWorld struct {
+	*failWorld
+	clock gofakes3.TimeSourceAdvancer
+	loc   StoreLocation
+}
+
+// newPruneWorld returns a pruneWorld whose store prefix is prefix and
+// whose store holds, written first, the version the service runs.
+func newPruneWorld(t *testing.T, prefix string) *pruneWorld {
+	t.Helper()
+	w := newFailWorld(t)
+	start := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
+	clock := gofakes3.FixedTimeSource(start)
+	w.backend = s3mem.New(s3mem.WithTimeSource(clock))
+	if err := w.backend.CreateBucket("models"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(w.backend).Server())
+	t.Cleanup(srv.Close)
+	store, err := NewS3Store(S3StoreConfig{Endpoint: srv.URL, Scheme: "s3", AccessKey: "k",
+		SecretKey: experiment.NewSecret("s"), Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.d.Store = store
+	pw := &pruneWorld{failWorld: w, clock: clock,
+		loc: StoreLocation{Scheme: "s3", Bucket: "models", Prefix: prefix}}
+	pw.publish(t, churnModel+"/"+oldVersion, writeCheckpoint(t, 7))
+	return pw
+}
+
+// tick moves the store's clock on by two seconds, past the one-second
+// resolution of the times S3 lists.
+func (w *pruneWorld) tick() { w.clock.Advance(2 * time.Second) }
+
+// publish uploads the checkpoint folder dir as sub of the store, one tick
+// after the previous write.
+func (w *pruneWorld) publish(t *testing.T, sub, dir string) {
+	t.Helper()
+	w.tick()
+	if _, err := publishDir(context.Background(), w.d.Store, w.loc, sub, dir,
+		discard()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// put stores one small object at key straight in the backend, at the
+// clock's current time.
+func (w *pruneWorld) put(t *testing.T, key string) {
+	t.Helper()
+	body := []byte("x:" + key)
+	if _, err := w.backend.PutObject("models", key, nil, bytes.NewReader(body),
+		int64(len(body)), nil); err != nil {
+		t.Fatalf("put %q: %v", key, err)
+	}
+}
+
+// keys returns every object key of the bucket, sorted.
+func (w *pruneWorld) keys(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for k := range w.objects(t) {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// opts are the deploy's flags with the world's store, a wait long enough
+// for the service to get ready, and --keep-versions keep.
+func (w *pruneWorld) opts(t *testing.T, keep int) DeployOptions {
+	t.Helper()
+	o := w.options(t)
+	o.Store = w.loc
+	o.WaitTimeout, o.KeepVersions = 5*time.Second, keep
+	return o
+}
+
+// deploy runs a deploy keeping keep versions one tick after the last
+// write, so that the deployed folder is the newest, and fails the test
+// when it fails.
+func (w *pruneWorld) deploy(t *testing.T, keep int) *DeployResult {
+	t.Helper()
+	w.tick()
+	res, err := w.d.Deploy(context.Background(), w.opts(t, keep))
+	if err != nil {
+		t.Fatalf("Deploy: %v", err)
+	}
+	return res
+}
+
+// folder is the key prefix of model/version under the world's prefix.
+func (w *pruneWorld) folder(model, version string) string {
+	if w.loc.Prefix == "" {
+		return model + "/" + version + "/"
+	}
+	return w.loc.Prefix + "/" + model + "/" + version + "/"
+}
+
+// countUnder counts the keys that start with prefix.
+func countUnder(keys []string, prefix string) int {
+	n := 0
+	for _, k := range keys {
+		if strings.HasPrefix(k, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// wantKept checks every version folder of model still holds objects.
+func (w *pruneWorld) wantKept(t *testing.T, model string, versions ...string) {
+	t.Helper()
+	keys := w.keys(t)
+	for _, v := range versions {
+		if countUnder(keys, w.folder(model, v)) == 0 {
+			t.Errorf("version folder %s is gone", w.folder(model, v))
+		}
+	}
+}
+
+// wantGone checks no object is left in the version folders of model.
+func (w *pruneWorld) wantGone(t *testing.T, model string, versions ...string) {
+	t.Helper()
+	keys := w.keys(t)
+	for _, v := range versions {
+		if n := countUnder(keys, w.folder(model, v)); n != 0 {
+			t.Errorf("%d objects left in %q", n, w.folder(model, v))
+		}
+	}
+}
+
+// wantPruned checks the deploy reports exactly the versions want pruned,
+// in any order.
+func wantPruned(t *testing.T, res *DeployResult, want ...string) {
+	t.Helper()
+	got := slices.Sorted(slices.Values(res.Pruned))
+	if want = slices.Sorted(slices.Values(want)); !slices.Equal(got, want) {
+		t.Errorf("pruned %q, want %q", got, want)
+	}
+}
 
 // Ensures --keep-versions deletes, once the new version is ready, the
 // version folders beyond the most recent ones, keeping the version served
 // and the one it replaced, and nothing outside the model's version
 // folders.
 func TestDeployPrunesOldVersions(t *testing.T) {
-	w := newFailWorld(t) // the store holds oldVersion, which the service runs
-	loc := StoreLocation{Scheme: "s3", Bucket: "models", Prefix: "churn"}
-	ctx := context.Background()
-	publish := func(sub string) {
-		t.Helper()
-		if _, err := publishDir(ctx, w.d.Store, loc, sub, writeCheckpoint(t, 3),
-			discard()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	w := newPruneWorld(t, "churn") // the store holds oldVersion, which the service runs
 	stale, newer := commitID('d'), commitID('e')
-	// Distinct seconds: the store's times have a resolution of one.
-	time.Sleep(1100 * time.Millisecond)
-	publish(churnModel + "/" + stale)
-	time.Sleep(1100 * time.Millisecond)
-	publish(churnModel + "/" + newer)
-	publish("other-model/" + stale)
-	loose := filepath.Join(t.TempDir(), "NOTES")
-	if err := os.WriteFile(loose, []byte("kept"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.d.Store.FPutObject(ctx, "models", "churn/"+churnModel+"/NOTES", loose,
-		minio.PutObjectOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(1100 * time.Millisecond)
+	w.publish(t, churnModel+"/"+stale, writeCheckpoint(t, 3))
+	w.publish(t, churnModel+"/"+newer, writeCheckpoint(t, 3))
+	w.publish(t, "other-model/"+stale, writeCheckpoint(t, 3))
+	w.put(t, "churn/"+churnModel+"/NOTES")
 	w.readyAfterUpdate(t)
 
-	opts := w.options(t)
-	opts.WaitTimeout, opts.KeepVersions = 5*time.Second, 2
-	res, err := w.d.Deploy(ctx, opts)
-	if err != nil {
-		t.Fatalf("Deploy: %v", err)
-	}
-	if !slices.Equal(res.Pruned, []string{stale}) {
-		t.Errorf("pruned %v, want [%s]", res.Pruned, stale)
-	}
-	dirs := map[string]bool{} // model/version folders, and loose objects
-	for key := range w.objects(t) {
-		parts := strings.SplitN(strings.TrimPrefix(key, "churn/"), "/", 3)
-		dirs[strings.Join(parts[:min(2, len(parts))], "/")] = true
-	}
-	for _, want := range []string{churnModel + "/" + w.job, churnModel + "/" + newer,
-		churnModel + "/" + oldVersion, "other-model/" + stale, churnModel + "/NOTES"} {
-		if !dirs[want] {
-			t.Errorf("%s is gone from the store; left: %v", want, dirs)
-		}
-	}
-	if dirs[churnModel+"/"+stale] {
-		t.Errorf("%s/%s is still in the store", churnModel, stale)
+	res := w.deploy(t, 2)
+	wantPruned(t, res, stale)
+	w.wantKept(t, churnModel, w.job, newer, oldVersion)
+	w.wantKept(t, "other-model", stale)
+	w.wantGone(t, churnModel, stale)
+	if !slices.Contains(w.keys(t), "churn/"+churnModel+"/NOTES") {
+		t.Errorf("the loose object %s/NOTES is gone", churnModel)
 	}
 }
 
