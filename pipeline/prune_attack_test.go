@@ -15,8 +15,6 @@ import (
 
 	"github.com/kserve/kserve/pkg/apis/serving/v1beta1"
 	"github.com/minio/minio-go/v7"
-	"k8s.io/apimachinery/pkg/runtime"
-	k8stesting "k8s.io/client-go/testing"
 )
 
 // Ensures keys that share the model's name as a prefix, loose objects and
@@ -201,26 +199,16 @@ func (w *pruneWorld) missing(t *testing.T, before []string) []string {
 // report whatever generation it holds ready.
 func (w *pruneWorld) landOtherDeploy(other string) {
 	var landed atomic.Bool
-	w.cs.PrependReactor("get", "inferenceservices",
-		func(a k8stesting.Action) (bool, runtime.Object, error) {
-			obj, err := w.cs.Tracker().Get(isvcResource, "models", churnModel)
-			if err != nil {
-				return true, nil, err
-			}
-			isvc := obj.(*v1beta1.InferenceService).DeepCopy()
-			if isvc.Generation == 2 && !landed.Swap(true) {
-				next := InferenceService(ServiceSpec{Name: churnModel, Namespace: "models",
-					ModelName: churnModel, Image: "registry.example/churn:1",
-					StorageURI: w.loc.URI(churnModel + "/" + other), PachID: other})
-				next.ResourceVersion, next.Generation = isvc.ResourceVersion, 3
-				if err := w.cs.Tracker().Update(isvcResource, next, "models"); err != nil {
-					return true, nil, err
-				}
-				isvc = next
-			}
-			isvc.Status = readyStatus(isvc.Generation, "http://customer-churn.models.example.com")
-			return true, isvc, nil
-		})
+	w.reportReady(func(isvc *v1beta1.InferenceService) (*v1beta1.InferenceService, error) {
+		if isvc.Generation != 2 || landed.Swap(true) {
+			return isvc, nil
+		}
+		next := InferenceService(ServiceSpec{Name: churnModel, Namespace: "models",
+			ModelName: churnModel, Image: "registry.example/churn:1",
+			StorageURI: w.loc.URI(churnModel + "/" + other), PachID: other})
+		next.ResourceVersion, next.Generation = isvc.ResourceVersion, 3
+		return next, w.cs.Tracker().Update(isvcResource, next, "models")
+	})
 }
 
 // Ensures that when another deploy of the same service lands while this

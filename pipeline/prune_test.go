@@ -187,7 +187,13 @@ func TestDeployPrunesOldVersions(t *testing.T) {
 }
 
 // readyAfterUpdate makes the service report its updated generation ready.
-func (w *failWorld) readyAfterUpdate(t *testing.T) {
+func (w *failWorld) readyAfterUpdate(t *testing.T) { w.reportReady(nil) }
+
+// reportReady makes every read of the service report the generation it
+// holds ready; change, when set, may first replace the stored object (as
+// another client's update would) and returns what is stored then.
+func (w *failWorld) reportReady(
+	change func(*v1beta1.InferenceService) (*v1beta1.InferenceService, error)) {
 	w.cs.PrependReactor("get", "inferenceservices",
 		func(a k8stesting.Action) (bool, runtime.Object, error) {
 			obj, err := w.cs.Tracker().Get(isvcResource, "models", churnModel)
@@ -195,6 +201,11 @@ func (w *failWorld) readyAfterUpdate(t *testing.T) {
 				return true, nil, err
 			}
 			isvc := obj.(*v1beta1.InferenceService).DeepCopy()
+			if change != nil {
+				if isvc, err = change(isvc); err != nil {
+					return true, nil, err
+				}
+			}
 			isvc.Status = readyStatus(isvc.Generation, "http://customer-churn.models.example.com")
 			return true, isvc, nil
 		})
