@@ -186,11 +186,10 @@ type fastRead struct {
 	out  output
 	max  int // rows a request may hold; 0: no limit
 	// mark holds, per model column, the stamp of the instance that last
-	// set it: an instance gives each column once. present says some
-	// instance gave it.
-	mark    []int
-	stamp   int
-	present []bool
+	// set it (0: none did): an instance gives each column once. Stamps
+	// count instances from 1.
+	mark  []int
+	stamp int
 	// order is the model column of each member of the last body read
 	// (-1: not a model column). Clients send their columns in one order,
 	// so comparing a name with the one at its place last time mostly
@@ -212,8 +211,6 @@ func (st *reqState) fastV1(m *Model, body string) (output, *dataset.Matrix, bool
 	f.max = st.maxRows
 	f.mark = resize(f.mark, len(m.columns))
 	clear(f.mark)
-	f.present = resize(f.present, len(m.columns))
-	clear(f.present)
 	f.cols = m.parser.Columns(&st.scratch, st.lastRows)
 	if !f.envelope() {
 		return 0, nil, false
@@ -223,8 +220,8 @@ func (st *reqState) fastV1(m *Model, body string) (output, *dataset.Matrix, bool
 	if c.i != len(c.s) || (!c.ascii && !utf8.ValidString(body)) {
 		return 0, nil, false
 	}
-	for _, ok := range f.present {
-		if !ok {
+	for _, stamp := range f.mark {
+		if stamp == 0 { // a column no instance gave
 			return 0, nil, false
 		}
 	}
@@ -364,7 +361,7 @@ func (f *fastRead) instance() bool {
 // addRow adds a row, unless the request would pass the limit on rows:
 // then the general path refuses it.
 func (f *fastRead) addRow() (int, bool) {
-	if f.max > 0 && f.cols.Rows() >= f.max {
+	if checkRows(f.cols.Rows()+1, f.max) != nil {
 		return 0, false
 	}
 	return f.cols.AddRow(), true
@@ -375,7 +372,7 @@ func (f *fastRead) set(col, row int) bool {
 	if f.mark[col] == f.stamp {
 		return false // the column given twice
 	}
-	f.mark[col], f.present[col] = f.stamp, true
+	f.mark[col] = f.stamp
 	return f.value(col, row)
 }
 
@@ -439,7 +436,7 @@ func (f *fastRead) column(col, base, rows int) (int, bool) {
 	if f.mark[col] == f.stamp {
 		return 0, false // the column given twice
 	}
-	f.mark[col], f.present[col] = f.stamp, true
+	f.mark[col] = f.stamp
 	c := &f.c
 	for i := 0; ; i++ {
 		if !c.indexKey(i) {
