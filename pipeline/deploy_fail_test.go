@@ -36,9 +36,12 @@ type failWorld struct {
 	oldObjs map[string]string
 }
 
-func newFailWorld(t *testing.T) *failWorld {
+func newFailWorld(t *testing.T) *failWorld { return newFailWorldOn(t, s3mem.New()) }
+
+// newFailWorldOn is newFailWorld with the bucket store's backend given.
+func newFailWorldOn(t *testing.T, backend *s3mem.Backend) *failWorld {
 	t.Helper()
-	w := &failWorld{deployFixture: newDeployFixture(t), backend: s3mem.New()}
+	w := &failWorld{deployFixture: newDeployFixture(t), backend: backend}
 	if err := w.backend.CreateBucket("models"); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -14,8 +13,6 @@ import (
 	"github.com/kserve/kserve/pkg/apis/serving/v1beta1"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
-
-	"github.com/churn-pdk/churn/experiment"
 )
 
 // pruneWorld is a failWorld whose S3 server runs on a clock the test
@@ -31,24 +28,14 @@ type pruneWorld struct {
 // whose store holds, written first, the version the service runs.
 func newPruneWorld(t *testing.T, prefix string) *pruneWorld {
 	t.Helper()
-	w := newFailWorld(t)
 	start := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
 	clock := gofakes3.FixedTimeSource(start)
-	w.backend = s3mem.New(s3mem.WithTimeSource(clock))
-	if err := w.backend.CreateBucket("models"); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(w.backend).Server())
-	t.Cleanup(srv.Close)
-	store, err := NewS3Store(S3StoreConfig{Endpoint: srv.URL, Scheme: "s3", AccessKey: "k",
-		SecretKey: experiment.NewSecret("s"), Region: "us-east-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.d.Store = store
+	w := newFailWorldOn(t, s3mem.New(s3mem.WithTimeSource(clock)))
 	pw := &pruneWorld{failWorld: w, clock: clock,
 		loc: StoreLocation{Scheme: "s3", Bucket: "models", Prefix: prefix}}
-	pw.publish(t, churnModel+"/"+oldVersion, writeCheckpoint(t, 7))
+	if prefix != "churn" { // failWorld put the running version under churn/ only
+		pw.publish(t, churnModel+"/"+oldVersion, writeCheckpoint(t, 7))
+	}
 	return pw
 }
 

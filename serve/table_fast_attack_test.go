@@ -9,7 +9,6 @@ import (
 	"math"
 	"math/rand"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -72,24 +71,7 @@ func agree(t *testing.T, st *reqState, m *Model, body string, want fastWant) boo
 // keyedTable writes a columns table of recs in which column h lists the
 // rows keys(h) gives (indexes into recs), in that order.
 func keyedTable(header []string, recs [][]string, keys func(h string) []int) string {
-	var b strings.Builder
-	b.WriteString(`{"instances":[{"data":{`)
-	for j, h := range header {
-		if j > 0 {
-			b.WriteString(",")
-		}
-		b.WriteString(strconv.Quote(h) + ":{")
-		for n, i := range keys(h) {
-			if n > 0 {
-				b.WriteString(",")
-			}
-			v := string(appendValue(nil, recs[i][j]))
-			b.WriteString(`"` + strconv.Itoa(i) + `":` + v)
-		}
-		b.WriteString("}")
-	}
-	b.WriteString("}}]}")
-	return b.String()
+	return writeTable(header, recs, "instances", keys, nil)
 }
 
 // upTo returns 0, 1, ..., n-1.

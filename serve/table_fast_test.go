@@ -18,6 +18,16 @@ import (
 // to each value's JSON text (column name and row given).
 func columnsBody(header []string, recs [][]string, list string,
 	edit func(col string, row int, v string) string) string {
+	all := upTo(len(recs))
+	return writeTable(header, recs, list, func(string) []int { return all }, edit)
+}
+
+// writeTable writes a columns table of recs in the envelope field list:
+// column h lists the rows keys(h) gives (indexes into recs, which are
+// also their keys), in that order; edit, when set, rewrites each value's
+// JSON text.
+func writeTable(header []string, recs [][]string, list string, keys func(h string) []int,
+	edit func(col string, row int, v string) string) string {
 	var b strings.Builder
 	b.WriteString(`{"` + list + `":[{"data":{`)
 	for j, h := range header {
@@ -25,11 +35,11 @@ func columnsBody(header []string, recs [][]string, list string,
 			b.WriteString(",")
 		}
 		b.WriteString(strconv.Quote(h) + ":{")
-		for i, rec := range recs {
-			if i > 0 {
+		for n, i := range keys(h) {
+			if n > 0 {
 				b.WriteString(",")
 			}
-			v := string(appendValue(nil, rec[j]))
+			v := string(appendValue(nil, recs[i][j]))
 			if edit != nil {
 				v = edit(h, i, v)
 			}
