@@ -110,28 +110,32 @@ func BenchmarkLoad(b *testing.B) {
 // BenchmarkPreprocess measures turning a loaded table of each size into the
 // 139-input matrix; MB/s counts the CSV bytes the table came from.
 func BenchmarkPreprocess(b *testing.B) {
-	sizes(b, func(b *testing.B, rows int) {
-		path, size := benchFile(b, rows)
-		spec := PDKSpec()
-		tab, _, err := Load(spec, true, path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.SetBytes(size)
-		b.ReportAllocs()
-		start := cpuClock()
-		for b.Loop() {
-			if _, err := Preprocess(spec, tab, nil); err != nil {
-				b.Fatal(err)
-			}
-		}
-		report(b, rows, cpuClock()-start)
+	benchLoaded(b, func(spec *Spec, tab *Table) error {
+		_, err := Preprocess(spec, tab, nil)
+		return err
 	})
 }
 
 // BenchmarkPreprocessSplit measures what a run does after Load: Split (two
 // views) and Preprocess of both sides, at the recipe's test size.
 func BenchmarkPreprocessSplit(b *testing.B) {
+	benchLoaded(b, func(spec *Spec, tab *Table) error {
+		tr, va, err := Split(tab, 0.2, 42)
+		if err != nil {
+			return err
+		}
+		for _, part := range []*Table{tr, va} {
+			if _, err := Preprocess(spec, part, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// benchLoaded runs work on the loaded table of each size, with the CSV
+// bytes the table came from as the benchmark's bytes.
+func benchLoaded(b *testing.B, work func(*Spec, *Table) error) {
 	sizes(b, func(b *testing.B, rows int) {
 		path, size := benchFile(b, rows)
 		spec := PDKSpec()
@@ -143,14 +147,8 @@ func BenchmarkPreprocessSplit(b *testing.B) {
 		b.ReportAllocs()
 		start := cpuClock()
 		for b.Loop() {
-			tr, va, err := Split(tab, 0.2, 42)
-			if err != nil {
+			if err := work(spec, tab); err != nil {
 				b.Fatal(err)
-			}
-			for _, part := range []*Table{tr, va} {
-				if _, err := Preprocess(spec, part, nil); err != nil {
-					b.Fatal(err)
-				}
 			}
 		}
 		report(b, rows, cpuClock()-start)
