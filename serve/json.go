@@ -170,15 +170,21 @@ func (t *tree) fail(msg string) error {
 	return &syntaxError{msg: fmt.Sprintf("%s (%q)", msg, t.src[t.pos]), offset: t.pos}
 }
 
-func (t *tree) space() {
-	for t.pos < len(t.src) {
-		switch t.src[t.pos] {
+func (t *tree) space() { t.pos = skipSpace(t.src, t.pos) }
+
+// skipSpace returns the index of the first byte of s at or after i that
+// is not JSON whitespace. Bodies written by machines mostly have none, so
+// one comparison settles the common case.
+func skipSpace(s string, i int) int {
+	for i < len(s) && s[i] <= ' ' {
+		switch s[i] {
 		case ' ', '\t', '\n', '\r':
-			t.pos++
+			i++
 		default:
-			return
+			return i
 		}
 	}
+	return i
 }
 
 // value parses one value and pushes its node on t.stack.

@@ -32,18 +32,8 @@ type cursor struct {
 	ascii bool // no byte of a string read so far is 0x80 or above
 }
 
-// space skips JSON whitespace. Bodies written by machines mostly have
-// none, so one comparison settles the common case.
-func (c *cursor) space() {
-	for c.i < len(c.s) && c.s[c.i] <= ' ' {
-		switch c.s[c.i] {
-		case ' ', '\t', '\n', '\r':
-			c.i++
-		default:
-			return
-		}
-	}
-}
+// space skips JSON whitespace.
+func (c *cursor) space() { c.i = skipSpace(c.s, c.i) }
 
 // expect skips whitespace and then b, reporting whether b was there.
 func (c *cursor) expect(b byte) bool {
