@@ -66,6 +66,18 @@ func (c *Columns) Number(j, row int, v float64) bool {
 	return true
 }
 
+// NumberColumn returns the storage of numeric column j (a header
+// position), one value per row added, or nil when column j is not a
+// numeric column of the spec. Setting an element is Number for that row.
+// The slice is valid until the next AddRow.
+func (c *Columns) NumberColumn(j int) []float64 {
+	r := c.p.role[j]
+	if r.kind != numericRole {
+		return nil
+	}
+	return c.s.b.num[r.k][:c.s.b.n]
+}
+
 // Text sets column j (a header position) of row row from a cell's text,
 // parsed as Load and FromRecords parse it; a column the spec does not use
 // is ignored. A bad value gives the *ParseError RecordParser.Matrix would

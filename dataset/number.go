@@ -133,8 +133,10 @@ func ScanNumber(s string) (v float64, n int, exact bool) {
 		}
 		frac = i - start
 	}
-	if e := exponent(s[i:]); e > 0 {
-		return 0, i + e, false
+	if i < len(s) && s[i]|0x20 == 'e' {
+		if e := exponent(s[i:]); e > 0 {
+			return 0, i + e, false
+		}
 	}
 	v, exact = exactDecimal(m, digits+frac, frac, neg)
 	return v, i, exact

@@ -428,7 +428,14 @@ func (f *fastRead) column(col, base, rows int) (int, bool) {
 	}
 	f.mark[col] = f.stamp
 	c := &f.c
-	for i := 0; ; i++ {
+	i := 0
+	if dst := f.cols.NumberColumn(col); rows > 0 && dst != nil {
+		var closed bool
+		if i, closed = c.plainNumbers(dst[base : base+rows]); closed {
+			return rows, i == rows
+		}
+	}
+	for ; ; i++ {
 		if !c.indexKey(i) {
 			return 0, false
 		}
@@ -476,6 +483,39 @@ func (f *fastRead) value(col, row int) bool {
 		return true
 	}
 	return f.cols.Text(col, row, tok) == nil
+}
+
+// plainNumbers reads the values of a numeric column for as long as they
+// take the plainest form, "i":number followed by a comma, with no
+// whitespace, row keys below 10 and numbers ScanNumber reads exactly, into
+// dst[i]. It returns the rows read; closed reports that the column's
+// closing brace followed the last one. Anything else stops it before the
+// row's key, for the general loop to read.
+func (c *cursor) plainNumbers(dst []float64) (i int, closed bool) {
+	s, p := c.s, c.i
+	for ; i < len(dst) && i < 10 && len(s)-p > 5; i++ {
+		k := s[p : p+4]
+		got := uint32(k[0]) | uint32(k[1])<<8 | uint32(k[2])<<16 | uint32(k[3])<<24
+		if got != '"'|('0'+uint32(i))<<8|'"'<<16|':'<<24 {
+			break
+		}
+		v, n, exact := dataset.ScanNumber(s[p+4:])
+		q := p + 4 + n
+		if n == 0 || !exact || q >= len(s) {
+			break
+		}
+		switch s[q] {
+		case ',':
+			dst[i], p = v, q+1
+			continue
+		case '}':
+			dst[i], c.i = v, q+1
+			return i + 1, true
+		}
+		break
+	}
+	c.i = p
+	return i, false
 }
 
 // skipColumn reads a column the model does not take (the label, say),

@@ -186,6 +186,24 @@ func tableBodies(f *fixture) map[string]string {
 			return v
 		}),
 		"reversed": columnsBody(rev, revRows, "instances", nil),
+		// Each row of a column in another form: the plain-number loop hands
+		// over to the general one at row 1, 2, 3 or 4 of some column.
+		"mixed forms": tbl(6, func(_ string, row int, v string) string {
+			if v == "" || v[0] == '"' {
+				return v
+			}
+			switch row {
+			case 1:
+				return " " + v
+			case 2:
+				return v + "e0"
+			case 3:
+				return "null"
+			case 4:
+				return v + " "
+			}
+			return v
+		}),
 	}
 }
 
@@ -294,7 +312,14 @@ func outsideValues(f *fixture, base string) map[string]string {
 	months := func(v string) string {
 		return columnsBody(f.header, f.valRows[:3], "instances", setValue("months", 2, v))
 	}
+	second := strconv.Quote(f.header[1]) + ":{" // a column whose rows are set
+	at := strings.Index(base, second) + len(second)
+	end := at + strings.Index(base[at:], "}")
 	return map[string]string{
+		"short later column": base[:at+strings.LastIndex(base[at:end], ",")] + base[end:],
+		"long later column":  base[:end] + `,"3":1` + base[end:],
+		"later column row key": base[:at] + strings.Replace(base[at:end], `"1":`, `"2":`, 1) +
+			base[end:],
 		"key order":         strings.Replace(base, `"0":`, `"9":`, 1),
 		"row key 01":        strings.Replace(base, `"1":`, `"01":`, 1),
 		"short column":      strings.Replace(base, lastOfFirst, "}", 1),
