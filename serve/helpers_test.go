@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/churn-pdk/churn/checkpoint"
 	"github.com/churn-pdk/churn/dataset"
 	"github.com/churn-pdk/churn/nn"
@@ -179,4 +181,25 @@ func preprocessRef(t testing.TB, f *fixture, recs [][]string) []float32 {
 		t.Fatal(err)
 	}
 	return x.X
+}
+
+// answer is what the handler answered a request made in process.
+type answer struct {
+	code int
+	body string
+	resp *fasthttp.Response
+}
+
+// call sends a request to s's handler in process, without a network.
+func call(s *Server, method, path, body string) answer {
+	var req fasthttp.Request
+	req.Header.SetMethod(method)
+	req.SetRequestURI(path)
+	req.SetBodyString(body)
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&req, nil, nil)
+	s.Handler()(&ctx)
+	resp := new(fasthttp.Response)
+	ctx.Response.CopyTo(resp)
+	return answer{code: resp.StatusCode(), body: string(resp.Body()), resp: resp}
 }

@@ -7,24 +7,23 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
 )
 
 // Defaults for the zero values of Config.
 const (
-	DefaultMaxBodyBytes      = 8 << 20
-	DefaultMaxInFlight       = 256
-	DefaultMaxRows           = 10_000
-	DefaultReadHeaderTimeout = 5 * time.Second
-	DefaultReadTimeout       = 30 * time.Second
-	DefaultWriteTimeout      = 30 * time.Second
-	DefaultIdleTimeout       = 120 * time.Second
-	DefaultShutdownTimeout   = 30 * time.Second
+	DefaultMaxBodyBytes    = 8 << 20
+	DefaultMaxInFlight     = 256
+	DefaultMaxRows         = 10_000
+	DefaultReadTimeout     = 30 * time.Second
+	DefaultWriteTimeout    = 30 * time.Second
+	DefaultIdleTimeout     = 120 * time.Second
+	DefaultShutdownTimeout = 30 * time.Second
 )
 
 // Config configures a Server. Zero values take the documented defaults.
@@ -55,9 +54,11 @@ type Config struct {
 	// value means no limit. Health, metadata and metrics routes are never
 	// refused.
 	MaxInFlight int
-	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout are the
-	// http.Server's; 0 means the Default* constant of the same name.
-	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// ReadTimeout bounds reading a request, header and body; WriteTimeout
+	// writing its answer; IdleTimeout the wait for a kept-alive
+	// connection's next request. 0 means the Default* constant of the same
+	// name.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// ShutdownTimeout bounds how long Run waits for in-flight requests once
 	// its context is done; 0 means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
@@ -70,7 +71,6 @@ func (c Config) withDefaults() Config {
 			*d = v
 		}
 	}
-	def(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	def(&c.ReadTimeout, DefaultReadTimeout)
 	def(&c.WriteTimeout, DefaultWriteTimeout)
 	def(&c.IdleTimeout, DefaultIdleTimeout)
@@ -103,7 +103,7 @@ type Server struct {
 	metrics *metrics
 	model   atomic.Pointer[Model] // nil until loaded
 	slots   chan struct{}         // in-flight tokens; nil means no limit
-	handler http.Handler
+	handler fasthttp.RequestHandler
 	states  sync.Pool // of *reqState
 }
 
@@ -136,24 +136,46 @@ func New(cfg Config) (*Server, error) {
 // called while serving, to swap models.
 func (s *Server) SetModel(m *Model) { s.model.Store(m) }
 
-// Handler returns the server's HTTP handler.
-func (s *Server) Handler() http.Handler { return s.handler }
+// Handler returns the server's request handler, for a fasthttp server of
+// the caller's own; Run serves it with every limit set.
+func (s *Server) Handler() fasthttp.RequestHandler { return s.handler }
 
-// maxHeaderBytes bounds a request's header block.
-const maxHeaderBytes = 64 << 10
+// readBufferBytes is each connection's read buffer, and so the largest
+// request line and header block the server reads (431 beyond).
+const readBufferBytes = 16 << 10
 
-// httpServer builds the net/http server Run uses: every timeout is set, so
-// no client can hold a connection or a goroutine without bound.
-func (s *Server) httpServer() *http.Server {
-	return &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
-		ReadTimeout:       s.cfg.ReadTimeout,
-		WriteTimeout:      s.cfg.WriteTimeout,
-		IdleTimeout:       s.cfg.IdleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+// httpServer builds the fasthttp server Run uses. Every timeout is set, so
+// no client holds a connection or a worker without bound. Bodies are
+// streamed to the handlers (only the first 8 KB are read before), so what
+// request bodies take in memory is bounded by MaxInFlight times
+// MaxBodyBytes, as the handlers admit a request before reading its body.
+func (s *Server) httpServer() *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:            s.handler,
+		ErrorHandler:       s.protocolError,
+		Name:               "churn",
+		ReadBufferSize:     readBufferBytes,
+		ReadTimeout:        s.cfg.ReadTimeout,
+		WriteTimeout:       s.cfg.WriteTimeout,
+		IdleTimeout:        s.cfg.IdleTimeout,
+		MaxRequestBodySize: int(min(s.cfg.MaxBodyBytes, 1<<40)),
+		StreamRequestBody:  true,
+		// Bodies are JSON: a multipart one is refused unread (415).
+		DisablePreParseMultipartForm: true,
+		CloseOnShutdown:              true,
+		NoDefaultContentType:         true,
+		SecureErrorLogMessage:        true,
+		Logger:                       fasthttpLogger{s.log},
 	}
+}
+
+// fasthttpLogger routes fasthttp's messages (connection errors, mostly) to
+// the server's logger as warnings.
+type fasthttpLogger struct{ log *slog.Logger }
+
+// Printf implements fasthttp.Logger.
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Warn(fmt.Sprintf(format, args...), "source", "fasthttp")
 }
 
 // Run serves on ln until ctx is done, then stops accepting connections and
@@ -167,16 +189,19 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		"ready", s.model.Load() != nil)
 	select {
 	case err := <-errc:
+		if err == nil { // fasthttp ends Serve quietly when the listener closes
+			err = net.ErrClosed
+		}
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := srv.ShutdownWithContext(sctx); err != nil {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+	if err := <-errc; err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	s.log.Info("stopped")

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/valyala/fasthttp"
 )
 
 // get returns the status and body of a GET.
@@ -103,10 +103,9 @@ func TestV2Preprocessed(t *testing.T) {
 	}
 	body := fmt.Sprintf(`{"id":"p","outputs":[{"name":"label"}],"inputs":[{"name":"input-0","datatype":"FP32",`+
 		`"shape":[3,%d],"data":[%s]}]}`, len(tab)/3, strings.Join(data, ","))
-	w := httptest.NewRecorder()
-	s.Handler().ServeHTTP(w, httptest.NewRequest("POST", "/v2/models/churn/infer", strings.NewReader(body)))
-	if w.Code != 200 {
-		t.Fatalf("status %d: %s", w.Code, w.Body)
+	a := call(s, "POST", "/v2/models/churn/infer", body)
+	if a.code != 200 {
+		t.Fatalf("status %d: %s", a.code, a.body)
 	}
 	labels := ""
 	for _, p := range want {
@@ -121,8 +120,8 @@ func TestV2Preprocessed(t *testing.T) {
 	}
 	wantBody := `{"model_name":"churn","id":"p","outputs":[{"name":"label","datatype":"INT64","shape":[3],"data":[` +
 		labels + `]}]}`
-	if w.Body.String() != wantBody {
-		t.Errorf("answer\n%s\nwant\n%s", w.Body, wantBody)
+	if a.body != wantBody {
+		t.Errorf("answer\n%s\nwant\n%s", a.body, wantBody)
 	}
 }
 
@@ -201,15 +200,16 @@ func checkJob(c *Client, v1 bool, body []byte, want []float32) error {
 // release before sending the rest.
 type slowBody struct {
 	first, rest []byte
-	started     chan struct{}
+	started     chan struct{} // closed once first is sent
 	release     chan struct{}
 }
 
 func (b *slowBody) Read(p []byte) (int, error) {
-	if b.first != nil {
+	if len(b.first) > 0 {
 		n := copy(p, b.first)
-		b.first = nil
-		close(b.started)
+		if b.first = b.first[n:]; len(b.first) == 0 {
+			close(b.started)
+		}
 		return n, nil
 	}
 	<-b.release
@@ -221,10 +221,17 @@ func (b *slowBody) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// sendSlow starts a predict request whose body stalls after its first byte
-// and returns its body (to release it) and a channel with its status.
+// sendSlow starts a predict request whose body stalls before its last
+// byte and returns its body (to release it) and a channel with its status.
+// A body over 8 KB reaches the handler before it is whole: the server
+// reads only that much of a body before admitting its request.
 func sendSlow(t *testing.T, url string, body []byte) (*slowBody, chan int) {
-	sb := &slowBody{first: body[:1], rest: body[1:], started: make(chan struct{}), release: make(chan struct{})}
+	if len(body) <= 8<<10 {
+		t.Fatalf("a slow body of %d bytes is read whole before the handler runs", len(body))
+	}
+	cut := len(body) - 1
+	sb := &slowBody{first: body[:cut], rest: body[cut:], started: make(chan struct{}),
+		release: make(chan struct{})}
 	codes := make(chan int, 1)
 	go func() {
 		req, _ := http.NewRequest("POST", url+"/v1/models/churn:predict", sb)
@@ -249,7 +256,7 @@ func TestLoadShedding(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	s := newServer(t, Config{Model: f.model, MaxInFlight: 1, Registry: reg})
 	url := startServer(t, s)
-	body, _ := V1Body(f.header, f.valRows[:2], "")
+	body, _ := V1Body(f.header, f.valRows[:10], "")
 	slow, codes := sendSlow(t, url, body)
 	waitInFlight(t, s)
 	code, _, msg := do(t, "POST", url+"/v1/models/churn:predict", string(body))
@@ -284,7 +291,7 @@ func TestGracefulShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx, ln) }()
-	body, _ := V1Body(f.header, f.valRows[:2], "")
+	body, _ := V1Body(f.header, f.valRows[:10], "")
 	slow, codes := sendSlow(t, url, body)
 	waitInFlight(t, s)
 	cancel()
@@ -316,20 +323,26 @@ func TestGracefulShutdown(t *testing.T) {
 func TestPanicRecovery(t *testing.T) {
 	var logs bytes.Buffer
 	s := newServer(t, Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	w := httptest.NewRecorder()
-	s.observe(w, httptest.NewRequest("GET", "/boom", nil), func(http.ResponseWriter, *http.Request) error {
+	var ctx fasthttp.RequestCtx
+	ctx.Init(new(fasthttp.Request), nil, nil)
+	ctx.Request.SetRequestURI("/boom")
+	s.observe(&ctx, func(ctx *fasthttp.RequestCtx) error {
+		ctx.Response.Header.Set("X-Half", "written")
 		panic("secret detail")
 	})
-	if w.Code != 500 || w.Body.String() != `{"error":"internal server error"}` {
-		t.Errorf("panic answered %d %s", w.Code, w.Body)
+	body, half := string(ctx.Response.Body()), ctx.Response.Header.Peek("X-Half")
+	if c := ctx.Response.StatusCode(); c != 500 || body != `{"error":"internal server error"}` ||
+		half != nil {
+		t.Errorf("panic answered %d %s (X-Half %q)", c, body, half)
 	}
 	if !strings.Contains(logs.String(), "handler panic") || !strings.Contains(logs.String(), "server_test.go") {
 		t.Errorf("log lacks the panic and its stack: %s", logs.String())
 	}
-	w = httptest.NewRecorder()
-	s.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
-	if w.Code != 200 {
-		t.Errorf("after a panic: %d", w.Code)
+	if strings.Contains(body, "secret") {
+		t.Errorf("the answer quotes the panic: %s", body)
+	}
+	if a := call(s, "GET", "/", ""); a.code != 200 {
+		t.Errorf("after a panic: %d", a.code)
 	}
 }
 
@@ -341,12 +354,9 @@ func TestMetrics(t *testing.T) {
 	s := newServer(t, Config{Model: f.model, Registry: reg})
 	body, _ := V1Body(f.header, f.valRows[:2], "")
 	for _, b := range []string{string(body), string(body), "{"} {
-		s.Handler().ServeHTTP(httptest.NewRecorder(),
-			httptest.NewRequest("POST", "/v1/models/churn:predict", strings.NewReader(b)))
+		call(s, "POST", "/v1/models/churn:predict", b)
 	}
-	w := httptest.NewRecorder()
-	s.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
-	text := w.Body.String()
+	text := call(s, "GET", "/metrics", "").body
 	for _, want := range []string{
 		`request_preprocess_seconds_count{model_name="churn"} 2`,
 		`request_predict_seconds_count{model_name="churn"} 2`,
@@ -359,7 +369,7 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	s.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("BREW", "/", nil))
+	call(s, "BREW", "/", "")
 	if n := value(s.metrics.requests.WithLabelValues("405", "OTHER")); n != 1 {
 		t.Errorf("BREW counted %v times as OTHER", n)
 	}
@@ -389,36 +399,32 @@ func waitInFlight(t *testing.T, s *Server) {
 	}
 }
 
-// Ensures the net/http server Run uses has every timeout and the header
-// limit set, from Config or from the defaults, so no client can hold a
-// connection or a goroutine without bound.
-func TestHTTPServerTimeouts(t *testing.T) {
+// Ensures the fasthttp server Run uses has every timeout and the limits
+// set, from Config or from the defaults, so no client can hold a
+// connection or a worker without bound, and streams bodies to the
+// handlers (which admit a request before reading its body).
+func TestHTTPServerLimits(t *testing.T) {
 	s := newServer(t, Config{})
 	srv := s.httpServer()
-	for name, got := range map[string]time.Duration{
-		"ReadHeaderTimeout": srv.ReadHeaderTimeout, "ReadTimeout": srv.ReadTimeout,
-		"WriteTimeout": srv.WriteTimeout, "IdleTimeout": srv.IdleTimeout,
-	} {
-		if got <= 0 {
-			t.Errorf("%s = %v, want > 0", name, got)
-		}
+	if srv.ReadTimeout != DefaultReadTimeout || srv.WriteTimeout != DefaultWriteTimeout ||
+		srv.IdleTimeout != DefaultIdleTimeout {
+		t.Errorf("timeouts %v %v %v, want the defaults", srv.ReadTimeout, srv.WriteTimeout,
+			srv.IdleTimeout)
 	}
-	if srv.ReadHeaderTimeout != DefaultReadHeaderTimeout || srv.ReadTimeout != DefaultReadTimeout ||
-		srv.WriteTimeout != DefaultWriteTimeout || srv.IdleTimeout != DefaultIdleTimeout {
-		t.Errorf("timeouts %v %v %v %v, want the defaults", srv.ReadHeaderTimeout,
-			srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout)
+	if srv.ReadBufferSize != readBufferBytes || srv.MaxRequestBodySize != DefaultMaxBodyBytes ||
+		!srv.StreamRequestBody || srv.ErrorHandler == nil || srv.Logger == nil ||
+		srv.Handler == nil {
+		t.Errorf("ReadBufferSize %d, MaxRequestBodySize %d, StreamRequestBody %v, "+
+			"ErrorHandler %v, Logger %v, Handler %v", srv.ReadBufferSize, srv.MaxRequestBodySize,
+			srv.StreamRequestBody, srv.ErrorHandler != nil, srv.Logger, srv.Handler != nil)
 	}
-	if srv.MaxHeaderBytes != maxHeaderBytes || srv.ErrorLog == nil || srv.Handler == nil {
-		t.Errorf("MaxHeaderBytes %d, ErrorLog %v, Handler %v", srv.MaxHeaderBytes, srv.ErrorLog,
-			srv.Handler)
-	}
-	s = newServer(t, Config{ReadHeaderTimeout: time.Second, ReadTimeout: 2 * time.Second,
-		WriteTimeout: 3 * time.Second, IdleTimeout: 4 * time.Second})
+	s = newServer(t, Config{ReadTimeout: 2 * time.Second, WriteTimeout: 3 * time.Second,
+		IdleTimeout: 4 * time.Second, MaxBodyBytes: 1000})
 	srv = s.httpServer()
-	if srv.ReadHeaderTimeout != time.Second || srv.ReadTimeout != 2*time.Second ||
-		srv.WriteTimeout != 3*time.Second || srv.IdleTimeout != 4*time.Second {
-		t.Errorf("timeouts %v %v %v %v, want 1s 2s 3s 4s", srv.ReadHeaderTimeout,
-			srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout)
+	if srv.ReadTimeout != 2*time.Second || srv.WriteTimeout != 3*time.Second ||
+		srv.IdleTimeout != 4*time.Second || srv.MaxRequestBodySize != 1000 {
+		t.Errorf("timeouts %v %v %v, body limit %d; want 2s 3s 4s, 1000", srv.ReadTimeout,
+			srv.WriteTimeout, srv.IdleTimeout, srv.MaxRequestBodySize)
 	}
 }
 

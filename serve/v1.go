@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/churn-pdk/churn/dataset"
 )
 
@@ -27,44 +29,44 @@ const (
 	OutputProbabilities = "probabilities"
 )
 
-func (s *Server) live(w http.ResponseWriter, _ *http.Request) error {
-	writeBody(w, http.StatusOK, []byte(`{"status":"alive"}`))
+func (s *Server) live(ctx *fasthttp.RequestCtx) error {
+	writeBody(ctx, http.StatusOK, []byte(`{"status":"alive"}`))
 	return nil
 }
 
-func (s *Server) listModels(w http.ResponseWriter, _ *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string][]string{"models": {s.cfg.ModelName}})
+func (s *Server) listModels(ctx *fasthttp.RequestCtx) error {
+	writeJSON(ctx, http.StatusOK, map[string][]string{"models": {s.cfg.ModelName}})
 	return nil
 }
 
 // v1Model serves /v1/models/<name>[:predict|:explain].
-func (s *Server) v1Model(w http.ResponseWriter, r *http.Request, rest string) error {
+func (s *Server) v1Model(ctx *fasthttp.RequestCtx, rest string) error {
 	name, verb, hasVerb := strings.Cut(rest, ":")
 	switch {
 	case !hasVerb:
-		if err := allow(w, r, http.MethodGet); err != nil {
+		if err := allow(ctx, http.MethodGet); err != nil {
 			return err
 		}
 		if _, err := s.lookup(name); err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"name": name, "ready": true})
+		writeJSON(ctx, http.StatusOK, map[string]any{"name": name, "ready": true})
 		return nil
 	case verb == "predict" || verb == "explain":
-		return s.infer(w, r, name, func(m *Model) error {
-			return s.v1Infer(w, r, m, verb == "explain")
+		return s.infer(ctx, name, func(m *Model) error {
+			return s.v1Infer(ctx, m, verb == "explain")
 		})
 	default:
-		return errorf(ErrRouteNotFound, "no route %s: unknown verb %q", r.URL.Path, verb)
+		return errorf(ErrRouteNotFound, "no route %s: unknown verb %q", ctx.Path(), verb)
 	}
 }
 
 // v1Infer answers a V1 predict or explain request.
-func (s *Server) v1Infer(w http.ResponseWriter, r *http.Request, m *Model, explain bool) error {
+func (s *Server) v1Infer(ctx *fasthttp.RequestCtx, m *Model, explain bool) error {
 	st := s.getState()
 	defer s.putState(st)
 	start := time.Now()
-	body, err := s.readBody(w, r, st)
+	body, err := s.readBody(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -89,7 +91,7 @@ func (s *Server) v1Infer(w http.ResponseWriter, r *http.Request, m *Model, expla
 	} else {
 		st.out = append(st.out, '}')
 	}
-	writeBody(w, http.StatusOK, st.out)
+	writeBody(ctx, http.StatusOK, st.out)
 	s.metrics.postprocess.Observe(time.Since(t2).Seconds())
 	return nil
 }

@@ -3,7 +3,6 @@ package serve
 import (
 	"encoding/json"
 	"math"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,12 +35,11 @@ func tableBody(header []string, recs [][]string, keys []int) string {
 // probabilities.
 func predictProbs(t *testing.T, s *Server, body string) []float32 {
 	t.Helper()
-	w := httptest.NewRecorder()
-	s.Handler().ServeHTTP(w, httptest.NewRequest("POST", "/v1/models/churn:predict", strings.NewReader(body)))
-	if w.Code != 200 {
-		t.Fatalf("status %d: %s", w.Code, w.Body)
+	a := call(s, "POST", "/v1/models/churn:predict", body)
+	if a.code != 200 {
+		t.Fatalf("status %d: %s", a.code, a.body)
 	}
-	return parseProbs(t, w.Body.Bytes())
+	return parseProbs(t, []byte(a.body))
 }
 
 // Ensures the accepted V1 forms (row objects, columns table with keys in
@@ -108,10 +106,9 @@ func TestV1Threshold(t *testing.T) {
 	}
 	s := newServer(t, Config{Model: m})
 	body, _ := V1Body(f.header, recs, "")
-	w := httptest.NewRecorder()
-	s.Handler().ServeHTTP(w, httptest.NewRequest("POST", "/v1/models/churn:predict", strings.NewReader(string(body))))
+	a := call(s, "POST", "/v1/models/churn:predict", string(body))
 	var resp struct{ Predictions [][]float64 }
-	if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
+	if err := json.Unmarshal([]byte(a.body), &resp); err != nil {
 		t.Fatal(err)
 	}
 	ones := 0
@@ -137,13 +134,12 @@ func TestV1Explain(t *testing.T) {
 	s := newServer(t, Config{Model: f.model})
 	recs := f.valRows[:5]
 	body, _ := V1Body(f.header, recs, OutputProbabilities)
-	w := httptest.NewRecorder()
-	s.Handler().ServeHTTP(w, httptest.NewRequest("POST", "/v1/models/churn:explain", strings.NewReader(string(body))))
-	if w.Code != 200 {
-		t.Fatalf("status %d: %s", w.Code, w.Body)
+	a := call(s, "POST", "/v1/models/churn:explain", string(body))
+	if a.code != 200 {
+		t.Fatalf("status %d: %s", a.code, a.body)
 	}
 	var resp V1Response
-	if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
+	if err := json.Unmarshal([]byte(a.body), &resp); err != nil {
 		t.Fatal(err)
 	}
 	want := reference(t, f, f.header, recs)
@@ -219,11 +215,9 @@ func TestV1RaggedTable(t *testing.T) {
 		{"short list", lists(3), `instances[0].data[\"months\"]: column \"months\": 3 rows, the table has 10`},
 		{"missing key", dropped, `column \"months\": 9 rows, the table has 10`},
 	} {
-		w := httptest.NewRecorder()
-		s.Handler().ServeHTTP(w, httptest.NewRequest("POST", "/v1/models/churn:predict",
-			strings.NewReader(tc.body)))
-		if w.Code != 400 || !strings.Contains(w.Body.String(), tc.want) {
-			t.Errorf("%s: status %d, body %s; want 400 with %s", tc.name, w.Code, w.Body, tc.want)
+		a := call(s, "POST", "/v1/models/churn:predict", tc.body)
+		if a.code != 400 || !strings.Contains(a.body, tc.want) {
+			t.Errorf("%s: status %d, body %s; want 400 with %s", tc.name, a.code, a.body, tc.want)
 		}
 	}
 	// The same table, whole, is answered.

@@ -10,8 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/churn-pdk/churn/dataset"
 	"github.com/google/uuid"
+	"github.com/valyala/fasthttp"
+
+	"github.com/churn-pdk/churn/dataset"
 )
 
 // PreprocessedInput is the name of the V2 input tensor that carries already
@@ -43,34 +45,34 @@ type ModelMetadata struct {
 	Parameters map[string]any   `json:"parameters,omitempty"`
 }
 
-func (s *Server) serverMetadata(w http.ResponseWriter, _ *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]any{
+func (s *Server) serverMetadata(ctx *fasthttp.RequestCtx) error {
+	writeJSON(ctx, http.StatusOK, map[string]any{
 		"name": "churn", "version": s.cfg.Version, "extensions": []string{},
 	})
 	return nil
 }
 
-func (s *Server) live2(w http.ResponseWriter, _ *http.Request) error {
-	writeBody(w, http.StatusOK, []byte(`{"live":true}`))
+func (s *Server) live2(ctx *fasthttp.RequestCtx) error {
+	writeBody(ctx, http.StatusOK, []byte(`{"live":true}`))
 	return nil
 }
 
 // ready2 is 200 once the model is loaded, 503 before (KServe 0.14 always
 // says ready; a probe is more useful when it does not).
-func (s *Server) ready2(w http.ResponseWriter, _ *http.Request) error {
+func (s *Server) ready2(ctx *fasthttp.RequestCtx) error {
 	if _, err := s.lookup(s.cfg.ModelName); err != nil {
 		return err
 	}
-	writeBody(w, http.StatusOK, []byte(`{"ready":true}`))
+	writeBody(ctx, http.StatusOK, []byte(`{"ready":true}`))
 	return nil
 }
 
 // v2Model serves /v2/models/<name>[/ready|/infer|/versions/...].
-func (s *Server) v2Model(w http.ResponseWriter, r *http.Request, rest string) error {
+func (s *Server) v2Model(ctx *fasthttp.RequestCtx, rest string) error {
 	name, tail, _ := strings.Cut(rest, "/")
 	switch {
 	case tail == "" || tail == "ready":
-		if err := allow(w, r, http.MethodGet); err != nil {
+		if err := allow(ctx, http.MethodGet); err != nil {
 			return err
 		}
 		m, err := s.lookup(name)
@@ -78,14 +80,14 @@ func (s *Server) v2Model(w http.ResponseWriter, r *http.Request, rest string) er
 			return err
 		}
 		if tail == "ready" {
-			writeJSON(w, http.StatusOK, map[string]any{"name": name, "ready": true})
+			writeJSON(ctx, http.StatusOK, map[string]any{"name": name, "ready": true})
 		} else {
-			writeJSON(w, http.StatusOK, m.metadata(name))
+			writeJSON(ctx, http.StatusOK, m.metadata(name))
 		}
 		return nil
 	case tail == "infer":
-		return s.infer(w, r, name, func(m *Model) error {
-			return s.v2Infer(w, r, m, name)
+		return s.infer(ctx, name, func(m *Model) error {
+			return s.v2Infer(ctx, m, name)
 		})
 	case tail == "versions" || strings.HasPrefix(tail, "versions/"):
 		if _, err := s.lookup(name); err != nil {
@@ -93,7 +95,7 @@ func (s *Server) v2Model(w http.ResponseWriter, r *http.Request, rest string) er
 		}
 		return errorf(ErrNotImplemented, "Model versioning not supported yet.")
 	default:
-		return errorf(ErrRouteNotFound, "no route %s", r.URL.Path)
+		return errorf(ErrRouteNotFound, "no route %s", ctx.Path())
 	}
 }
 
@@ -130,11 +132,11 @@ type tensor struct {
 }
 
 // v2Infer answers POST /v2/models/<name>/infer.
-func (s *Server) v2Infer(w http.ResponseWriter, r *http.Request, m *Model, name string) error {
+func (s *Server) v2Infer(ctx *fasthttp.RequestCtx, m *Model, name string) error {
 	st := s.getState()
 	defer s.putState(st)
 	start := time.Now()
-	body, err := s.readBody(w, r, st)
+	body, err := s.readBody(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -150,7 +152,7 @@ func (s *Server) v2Infer(w http.ResponseWriter, r *http.Request, m *Model, name 
 	t2 := time.Now()
 	s.metrics.predict.Observe(t2.Sub(t1).Seconds())
 	st.out = appendV2Response(st.out[:0], name, req, st.probs, m.threshold)
-	writeBody(w, http.StatusOK, st.out)
+	writeBody(ctx, http.StatusOK, st.out)
 	s.metrics.postprocess.Observe(time.Since(t2).Seconds())
 	return nil
 }
