@@ -20,6 +20,9 @@ var (
 	// ErrTooLarge marks a body, or a request's rows, over the configured
 	// limit (413).
 	ErrTooLarge = errors.New("request body too large")
+	// ErrRequestTimeout marks a request whose body did not arrive within
+	// the read timeout (408).
+	ErrRequestTimeout = errors.New("request timeout")
 	// ErrUnsupportedMediaType marks a body whose Content-Type is not JSON (415).
 	ErrUnsupportedMediaType = errors.New("unsupported media type")
 	// ErrNotImplemented marks a protocol feature this server lacks (501).
@@ -41,6 +44,8 @@ func StatusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, ErrMethodNotAllowed):
 		return http.StatusMethodNotAllowed
+	case errors.Is(err, ErrRequestTimeout):
+		return http.StatusRequestTimeout
 	case errors.Is(err, ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrUnsupportedMediaType):

@@ -15,9 +15,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/churn-pdk/churn/dataset"
 )
@@ -37,12 +35,10 @@ type handlerFunc func(ctx *fasthttp.RequestCtx) error
 // routes builds the server's handler: routing, errors, recovery, metrics
 // and logs.
 func (s *Server) routes() fasthttp.RequestHandler {
-	metricsHandler := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.cfg.Registry,
-		promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError)}))
 	get := func(h handlerFunc) handlerFunc { return s.only(http.MethodGet, h) }
 	fixed := map[string]handlerFunc{
 		"/":                get(s.live),
-		"/metrics":         get(serveWith(metricsHandler)),
+		"/metrics":         get(s.serveMetrics),
 		"/v1/models":       get(s.listModels),
 		"/v2":              get(s.serverMetadata),
 		"/v2/health/live":  get(s.live2),
@@ -63,14 +59,6 @@ func (s *Server) routes() fasthttp.RequestHandler {
 		return errorf(ErrRouteNotFound, "no route %s", p)
 	}
 	return func(ctx *fasthttp.RequestCtx) { s.observe(ctx, route) }
-}
-
-// serveWith adapts a handler that answers every request itself.
-func serveWith(h fasthttp.RequestHandler) handlerFunc {
-	return func(ctx *fasthttp.RequestCtx) error {
-		h(ctx)
-		return nil
-	}
 }
 
 // only wraps h to answer 405 to methods other than method (HEAD is allowed
@@ -118,10 +106,28 @@ func (s *Server) observe(ctx *fasthttp.RequestCtx, h handlerFunc) {
 	if err := h(ctx); err != nil {
 		s.fail(ctx, err)
 	}
-	if n := ctx.Request.Header.ContentLength(); (n == -1 || n > drainBytes) &&
-		ctx.UserValue(bodyRead{}) == nil {
+	if ctx.UserValue(bodyRead{}) == nil && largeUnread(ctx) {
 		linger(ctx)
 	}
+}
+
+// largeUnread reports whether the request's body, which no handler read,
+// is more than fasthttp drains to keep the connection. A chunked body's
+// size is not known before it is read, so up to that much of it is read
+// and dropped here.
+func largeUnread(ctx *fasthttp.RequestCtx) bool {
+	switch n := ctx.Request.Header.ContentLength(); {
+	case n > drainBytes:
+		return true
+	case n != -1:
+		return false
+	}
+	body := ctx.RequestBodyStream()
+	if body == nil {
+		return false
+	}
+	n, err := io.CopyN(io.Discard, body, drainBytes+1)
+	return n > drainBytes || err != io.EOF
 }
 
 // drainBytes is the most of a body left unread that fasthttp reads and
@@ -148,9 +154,11 @@ func linger(ctx *fasthttp.RequestCtx) {
 	resp := new(fasthttp.Response) // the handler must not keep ctx's
 	ctx.Response.CopyTo(resp)
 	resp.SetConnectionClose()
+	resp.SkipBody = ctx.IsHead()
 	raw := ctx.Conn()
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(c net.Conn) {
+		_ = c.SetWriteDeadline(time.Now().Add(lingerTime))
 		w := bufio.NewWriter(c)
 		if resp.Write(w) != nil || w.Flush() != nil {
 			return
@@ -196,6 +204,8 @@ func (s *Server) protocolError(ctx *fasthttp.RequestCtx, err error) {
 			"request line and headers over %d bytes", readBufferBytes).Error()
 	case errors.As(err, &ne) && ne.Timeout():
 		code, msg = http.StatusRequestTimeout, "timed out reading the request"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		msg = "malformed HTTP request: the connection closed mid-request"
 	}
 	s.log.Debug("request unreadable", "status", code, "error", msg)
 	writeError(ctx, code, msg)
@@ -224,7 +234,8 @@ func writeBody(ctx *fasthttp.RequestCtx, code int, b []byte) {
 }
 
 // infer runs an inference route for model name: POST only, the model
-// must exist, and the request holds an in-flight slot while run works.
+// must exist, the headers must announce an acceptable body, and the
+// request holds an in-flight slot while run reads the body and works.
 func (s *Server) infer(ctx *fasthttp.RequestCtx, name string, run func(*Model) error) error {
 	if err := allow(ctx, http.MethodPost); err != nil {
 		return err
@@ -233,11 +244,31 @@ func (s *Server) infer(ctx *fasthttp.RequestCtx, name string, run func(*Model) e
 	if err != nil {
 		return err
 	}
+	if err := s.checkBodyHeaders(ctx); err != nil {
+		return err
+	}
 	if err := s.admit(); err != nil {
+		ctx.Response.Header.Set("Retry-After", "1")
 		return err
 	}
 	defer s.release()
 	return run(m)
+}
+
+// checkBodyHeaders refuses, before the body is read, one whose
+// Content-Type cannot be JSON (415) or whose declared length is over the
+// limit (413).
+func (s *Server) checkBodyHeaders(ctx *fasthttp.RequestCtx) error {
+	h := &ctx.Request.Header
+	if ct := view(h.ContentType()); !jsonish(ct) {
+		return errorf(ErrUnsupportedMediaType,
+			"Content-Type %q: the body must be JSON (application/json)", ct)
+	}
+	if n, limit := int64(h.ContentLength()), s.cfg.MaxBodyBytes; n > limit {
+		return errorf(ErrTooLarge, "request body of %d bytes is over the limit of %d bytes",
+			n, limit)
+	}
+	return nil
 }
 
 // lookup returns the served model when name is its name and it is loaded.
@@ -350,33 +381,39 @@ func view(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
-// readBody reads the request's body, at most MaxBodyBytes of it, into st.
-// A body whose Content-Type cannot be JSON is refused with 415, unread.
+// preGrow bounds the room made for a body from its declared length before
+// any of it arrives: a client that declares much and sends little must not
+// cost the server what it declared.
+const preGrow = 1 << 20
+
+// readBody reads the request's body, at most MaxBodyBytes of it, into st;
+// the caller has checked its headers (checkBodyHeaders). Reading errors
+// get fixed messages: the underlying ones quote the request's bytes and
+// the connection's addresses.
 func (s *Server) readBody(ctx *fasthttp.RequestCtx, st *reqState) (string, error) {
-	h := &ctx.Request.Header
-	if ct := view(h.ContentType()); !jsonish(ct) {
-		return "", errorf(ErrUnsupportedMediaType,
-			"Content-Type %q: the body must be JSON (application/json)", ct)
-	}
-	limit, declared := s.cfg.MaxBodyBytes, int64(h.ContentLength())
-	if declared > limit {
-		return "", errorf(ErrTooLarge, "request body of %d bytes is over the limit of %d bytes",
-			declared, limit)
-	}
+	limit, declared := s.cfg.MaxBodyBytes, int64(ctx.Request.Header.ContentLength())
 	st.buf.Reset()
 	if declared > 0 {
-		st.buf.Grow(int(declared))
+		st.buf.Grow(int(min(declared, preGrow)))
 	}
 	body := ctx.RequestBodyStream() // the server streams bodies
-	if body == nil {                // a handler called directly, or another server's
-		body = bytes.NewReader(ctx.Request.Body())
+	if body == nil {                // a handler called directly: the body is whole
+		body, declared = bytes.NewReader(ctx.Request.Body()), -1
 	}
 	n, err := st.buf.ReadFrom(io.LimitReader(body, limit+1))
+	var ne net.Error
 	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return "", errorf(ErrRequestTimeout, "the request body did not arrive within %v",
+			s.cfg.ReadTimeout)
 	case err != nil:
-		return "", invalid("reading request body: %v", err)
+		return "", invalid("reading request body: malformed chunked encoding or a " +
+			"connection closed mid-body")
 	case n > limit:
 		return "", errorf(ErrTooLarge, "request body is over the limit of %d bytes", limit)
+	case declared >= 0 && n != declared:
+		return "", invalid("reading request body: it ended after %d of its %d bytes",
+			n, declared)
 	}
 	ctx.SetUserValue(bodyRead{}, true)
 	return view(st.buf.Bytes()), nil

@@ -1,10 +1,14 @@
 package serve
 
 import (
+	"fmt"
+	"net/http"
 	"strconv"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+	"github.com/valyala/fasthttp"
 )
 
 // latencyBuckets are the Python prometheus_client defaults, which KServe's
@@ -85,4 +89,29 @@ func (m *metrics) count(method string, code int) {
 		c = &cc
 	}
 	(*c).Inc()
+}
+
+// serveMetrics answers GET /metrics from the registry, in the exposition
+// format the scraper's Accept header asks for (expfmt's negotiation, as
+// promhttp does it). The request's body, if any, is never read. A
+// collector's error is logged and the metrics gathered are still served.
+func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx) error {
+	mfs, err := s.cfg.Registry.Gather()
+	if err != nil {
+		s.log.Error("gathering metrics", "error", err)
+	}
+	format := expfmt.Negotiate(http.Header{"Accept": {string(ctx.Request.Header.Peek("Accept"))}})
+	ctx.SetContentType(string(format))
+	enc := expfmt.NewEncoder(ctx, format)
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return fmt.Errorf("serve: encode metrics: %w", err)
+		}
+	}
+	if c, ok := enc.(expfmt.Closer); ok {
+		if err := c.Close(); err != nil {
+			return fmt.Errorf("serve: encode metrics: %w", err)
+		}
+	}
+	return nil
 }

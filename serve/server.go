@@ -169,13 +169,17 @@ func (s *Server) httpServer() *fasthttp.Server {
 	}
 }
 
-// fasthttpLogger routes fasthttp's messages (connection errors, mostly) to
-// the server's logger as warnings.
+// fasthttpLogger routes fasthttp's messages to the server's logger at
+// debug level: they are about connections clients broke or requests they
+// malformed (each of which also gets its answer), and a client could
+// flood a higher level with them.
 type fasthttpLogger struct{ log *slog.Logger }
 
 // Printf implements fasthttp.Logger.
 func (l fasthttpLogger) Printf(format string, args ...any) {
-	l.log.Warn(fmt.Sprintf(format, args...), "source", "fasthttp")
+	if l.log.Enabled(context.Background(), slog.LevelDebug) {
+		l.log.Debug(fmt.Sprintf(format, args...), "source", "fasthttp")
+	}
 }
 
 // Run serves on ln until ctx is done, then stops accepting connections and
