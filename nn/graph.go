@@ -60,7 +60,7 @@ func (c *graphCache) close() {
 type trainGraph struct {
 	n, in    int
 	g        *G.ExprGraph
-	vm       G.VM
+	prog     *program
 	xNode    *G.Node   // bound to a view of the caller's batch for each run
 	y        []float32 // backing of the label node's value; run copies into it
 	probs    *G.Node
@@ -93,14 +93,14 @@ func buildGraph(m *Model, n int, wire wiring) (*trainGraph, error) {
 		return nil, fmt.Errorf("nn: build graph for %d rows: %w", n, err)
 	}
 	tg.offset = [4]int{0, in * hid, in*hid + hid, in*hid + 2*hid}
-	// Compile only what the loss, the probabilities and the parameter
+	// Run only what the loss, the probabilities and the parameter
 	// gradients need: the gradient node Gorgonia creates for x is dropped.
 	outs := G.Nodes{tg.lossNode, tg.probs, tg.grads[0], tg.grads[1], tg.grads[2], tg.grads[3]}
-	prog, locMap, err := G.CompileFunction(g, G.Nodes{x, y, w1, b1, w2, b2}, outs)
+	prog, err := newProgram(g, outs)
 	if err != nil {
-		return nil, fmt.Errorf("nn: compile graph for %d rows: %w", n, err)
+		return nil, fmt.Errorf("nn: program for %d rows: %w", n, err)
 	}
-	tg.vm = G.NewTapeMachine(g, G.WithPrecompiled(prog, locMap))
+	tg.prog = prog
 	return tg, nil
 }
 
@@ -186,23 +186,12 @@ func matrix(g *G.ExprGraph, name string, data []float32, rows, cols int) *G.Node
 // run executes the program once on batch x (n x in, row-major) and labels
 // y (n). x is not copied: the input node is bound to a view of it, which
 // the program only reads (no op of the graph overwrites its input), so a
-// step saves a 4*n*in-byte copy. The view stays bound until the next run
-// or Close; nothing reads it in between.
-//
-// TODO(churn): Gorgonia's tape machine clears its registers on Reset, so
-// every run re-allocates the outputs of its built-in ops (vectors of n, in
-// and hidden values and the in x hidden outer product, about 34 KB in 320
-// allocations per 512-row step, measured), and RunAll hands the program
-// to a fresh goroutine on another OS thread (LockOSThread), which costs two
-// thread switches per step; v0.9.18 has no VM that avoids either.
+// step saves a 4*n*in-byte copy. The view stays bound until the next run;
+// nothing reads it in between.
 func (tg *trainGraph) run(x, y []float32) error {
-	xt := tensor.New(tensor.WithShape(tg.n, tg.in), tensor.WithBacking(x))
-	if err := G.Let(tg.xNode, xt); err != nil {
-		return fmt.Errorf("nn: bind batch of %d rows: %w", tg.n, err)
-	}
+	tg.prog.bind(tg.xNode, tensor.New(tensor.WithShape(tg.n, tg.in), tensor.WithBacking(x)))
 	copy(tg.y, y)
-	tg.vm.Reset()
-	if err := tg.vm.RunAll(); err != nil {
+	if err := tg.prog.run(); err != nil {
 		return fmt.Errorf("nn: run graph for %d rows: %w", tg.n, err)
 	}
 	return nil
@@ -210,18 +199,13 @@ func (tg *trainGraph) run(x, y []float32) error {
 
 // grad returns the float32 data of gradient k after a run.
 func (tg *trainGraph) grad(k int) []float32 {
-	return tg.grads[k].Value().Data().([]float32)
+	return tg.prog.value(tg.grads[k]).Data().([]float32)
 }
 
 // probData returns the batch's probabilities after a run.
 func (tg *trainGraph) probData() []float32 {
-	return tg.probs.Value().Data().([]float32)
+	return tg.prog.value(tg.probs).Data().([]float32)
 }
 
-// close releases the tape machine.
-func (tg *trainGraph) close() {
-	if tg.vm != nil {
-		tg.vm.Close()
-		tg.vm = nil
-	}
-}
+// close releases the program's buffers.
+func (tg *trainGraph) close() { tg.prog = nil }
