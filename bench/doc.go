@@ -25,8 +25,9 @@
 //
 // Serving latency (the 10-row V1 request, p50/p99) is measured by the serve
 // package's own benchmarks (BenchmarkV1PredictInProcess and others), which
-// compare.sh runs; bench may call them once serve exports a harness.
+// compare.sh runs, and over HTTP by http.sh with wrk.
 //
-// A CUDA variant of the training step is in nn (nn/cuda_bench_test.go,
-// build tag cuda), next to the graph it needs: see README.md.
+// A CUDA variant of the training benchmarks is in cuda_test.go (build tag
+// cuda, which also gives nn's training graphs Gorgonia's tape machine, the
+// runner that drives the device): see README.md.
 package bench

@@ -8,17 +8,36 @@ import (
 	"gorgonia.org/tensor"
 )
 
+// runner runs a training graph's forward and backward pass.
+type runner interface {
+	// bind sets the value of an input node for the next runs.
+	bind(n *G.Node, v G.Value) error
+	// run computes every output once.
+	run() error
+	// value returns node n's value after a run.
+	value(n *G.Node) G.Value
+	// computes returns the nodes a run computes or reads.
+	computes() G.Nodes
+	// close releases what the runner holds.
+	close()
+}
+
+// newRunnerFunc builds a runner that computes outs from g's input nodes.
+type newRunnerFunc func(g *G.ExprGraph, outs G.Nodes) (runner, error)
+
 // program runs a graph Gorgonia built and differentiated: each node's op,
 // in topological order, on the values of its children, writing into an
 // output allocated once where the op can (Gorgonia's UsePreallocDoer, and
-// this package's ops, which own their outputs).
+// this package's ops, which own their outputs). It is the runner of the
+// default build.
 //
-// It stands in for Gorgonia's tape machine, measured: on a 512-row step,
-// the tape machine allocated every op's output again on each run (about
-// 34 KB in 320 allocations) and handed the run to a goroutine on another
-// OS thread (RunAll locks its caller's thread), two thread switches a
-// step; together a third of the step's time. The ops, their kernels and
-// the gradient graph are Gorgonia's all the same.
+// It stands in for Gorgonia's tape machine (tapeRunner), measured: on a
+// 512-row step the tape machine allocated every op's output again on each
+// run (about 34 KB in 320 allocations) and handed the run to a goroutine
+// on another OS thread (RunAll locks its caller's thread), two thread
+// switches a step; a program step takes 82 us where the tape machine's
+// took 213, with the same ops, kernels and gradient graph, and the same
+// bits (TestProgramMatchesTapeMachine).
 type program struct {
 	steps []step
 	vals  []G.Value // by node position in the program; inputs first
@@ -39,7 +58,7 @@ type step struct {
 // nodes (nodes without an op, whose values are bound before a run).
 // Nodes that no output needs are left out: the gradient Gorgonia derives
 // for the batch matrix, for one.
-func newProgram(g *G.ExprGraph, outs G.Nodes) (*program, error) {
+func newProgram(g *G.ExprGraph, outs G.Nodes) (runner, error) {
 	sorted, err := G.Sort(g)
 	if err != nil {
 		return nil, err
@@ -112,13 +131,27 @@ func (p *program) add(g *G.ExprGraph, n *G.Node) error {
 	return nil
 }
 
-// bind sets the value of input node n for the next runs.
-func (p *program) bind(n *G.Node, v G.Value) { p.vals[p.index[n]] = v }
+func (p *program) bind(n *G.Node, v G.Value) error {
+	i, ok := p.index[n]
+	if !ok {
+		return fmt.Errorf("bind %s: not an input of the program", n.Name())
+	}
+	p.vals[i] = v
+	return nil
+}
 
-// value returns node n's value after a run.
 func (p *program) value(n *G.Node) G.Value { return p.vals[p.index[n]] }
 
-// run executes every step once.
+func (p *program) computes() G.Nodes {
+	out := make(G.Nodes, 0, len(p.index))
+	for n := range p.index {
+		out = append(out, n)
+	}
+	return out
+}
+
+func (p *program) close() { p.vals, p.steps = nil, nil }
+
 func (p *program) run() error {
 	for i := range p.steps {
 		s := &p.steps[i]

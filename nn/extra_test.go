@@ -188,16 +188,59 @@ func TestNoInputGradient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tg.prog.steps) == 0 {
-		t.Fatal("the program has no steps")
+	nodes := tg.runner.computes()
+	if len(nodes) == 0 {
+		t.Fatal("the runner computes no nodes")
 	}
-	for node := range tg.prog.index {
+	for _, node := range nodes {
 		if s := node.Shape(); s.Eq(tensor.Shape{n, in}) && node.Name() != "x" {
 			t.Errorf("the program computes %v of shape %v (an input gradient)", node, s)
 		}
 	}
-	if len(tg.prog.index) == len(tg.g.AllNodes()) {
-		t.Errorf("the program holds all %d nodes of the graph; the input gradient is one "+
-			"it should leave out", len(tg.prog.index))
+	if len(nodes) == len(tg.g.AllNodes()) {
+		t.Errorf("the runner computes all %d nodes of the graph; the input gradient is one "+
+			"it should leave out", len(nodes))
+	}
+}
+
+// Ensures the program runs a training graph to the same bits as
+// Gorgonia's tape machine (the cuda build's runner): losses,
+// probabilities, parameters and Adam's moments, over full and remainder
+// batches, in both association orders.
+func TestProgramMatchesTapeMachine(t *testing.T) {
+	const in, hid, rows = 23, 7, 90
+	x, y := toyData(5, rows, in)
+	for name, wire := range map[string]wiring{"collapsed": nil, "hidden first": wireHiddenFirst} {
+		t.Run(name, func(t *testing.T) {
+			train := func(r newRunnerFunc) ([]float64, []float32) {
+				m := mustNew(t, Config{Inputs: in, Hidden: hid, LR: 1e-2, Seed: 11})
+				m.graphs.wire, m.graphs.runner = wire, r
+				var trace []float64
+				probs := make([]float32, 32)
+				for step := range 40 {
+					lo := (step * 32) % rows
+					hi := min(lo+32, rows) // every third batch is a remainder of 26
+					loss, err := m.TrainBatchProbs(x[lo*in:hi*in], y[lo:hi], probs[:hi-lo])
+					if err != nil {
+						t.Fatal(err)
+					}
+					trace = append(trace, loss)
+					for _, p := range probs[:hi-lo] {
+						trace = append(trace, float64(p))
+					}
+				}
+				return trace, state(m)
+			}
+			progTrace, progState := train(newProgram)
+			tapeTrace, tapeState := train(newTapeRunner)
+			if !slices.Equal(progTrace, tapeTrace) {
+				t.Error("losses or probabilities differ between the program and the tape machine")
+			}
+			if !slices.EqualFunc(progState, tapeState, func(a, b float32) bool {
+				return math.Float32bits(a) == math.Float32bits(b)
+			}) {
+				t.Error("parameters or moments differ between the program and the tape machine")
+			}
+		})
 	}
 }

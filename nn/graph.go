@@ -20,7 +20,8 @@ const maxGraphs = 4
 // batch of work on every remainder batch and tie the model to a maximum
 // batch size; a second graph costs a few kilobytes of buffers.
 type graphCache struct {
-	wire   wiring // nil means wireCollapsed
+	wire   wiring        // nil means wireCollapsed
+	runner newRunnerFunc // nil means defaultRunner
 	bySize map[int]*trainGraph
 	order  []int // batch sizes in build order, for eviction
 }
@@ -30,7 +31,7 @@ func (c *graphCache) get(m *Model, n int) (*trainGraph, error) {
 	if g, ok := c.bySize[n]; ok {
 		return g, nil
 	}
-	g, err := buildGraph(m, n, c.wire)
+	g, err := buildGraph(m, n, c.wire, c.runner)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +61,7 @@ func (c *graphCache) close() {
 type trainGraph struct {
 	n, in    int
 	g        *G.ExprGraph
-	prog     *program
+	runner   runner
 	xNode    *G.Node   // bound to a view of the caller's batch for each run
 	y        []float32 // backing of the label node's value; run copies into it
 	probs    *G.Node
@@ -73,7 +74,7 @@ type trainGraph struct {
 // buildGraph builds and compiles the program for batches of n rows (see
 // wireCollapsed for the association order), with W1 stored inputs x hidden and b1,
 // w2, b2, the logits and the probabilities as vectors.
-func buildGraph(m *Model, n int, wire wiring) (*trainGraph, error) {
+func buildGraph(m *Model, n int, wire wiring, newRunner newRunnerFunc) (*trainGraph, error) {
 	in, hid := m.cfg.Inputs, m.cfg.Hidden
 	g := G.NewGraph()
 	tg := &trainGraph{n: n, in: in, g: g, y: make([]float32, n)}
@@ -96,11 +97,14 @@ func buildGraph(m *Model, n int, wire wiring) (*trainGraph, error) {
 	// Run only what the loss, the probabilities and the parameter
 	// gradients need: the gradient node Gorgonia creates for x is dropped.
 	outs := G.Nodes{tg.lossNode, tg.probs, tg.grads[0], tg.grads[1], tg.grads[2], tg.grads[3]}
-	prog, err := newProgram(g, outs)
-	if err != nil {
-		return nil, fmt.Errorf("nn: program for %d rows: %w", n, err)
+	if newRunner == nil {
+		newRunner = defaultRunner
 	}
-	tg.prog = prog
+	r, err := newRunner(g, outs)
+	if err != nil {
+		return nil, fmt.Errorf("nn: compile graph for %d rows: %w", n, err)
+	}
+	tg.runner = r
 	return tg, nil
 }
 
@@ -189,9 +193,12 @@ func matrix(g *G.ExprGraph, name string, data []float32, rows, cols int) *G.Node
 // step saves a 4*n*in-byte copy. The view stays bound until the next run;
 // nothing reads it in between.
 func (tg *trainGraph) run(x, y []float32) error {
-	tg.prog.bind(tg.xNode, tensor.New(tensor.WithShape(tg.n, tg.in), tensor.WithBacking(x)))
+	xt := tensor.New(tensor.WithShape(tg.n, tg.in), tensor.WithBacking(x))
+	if err := tg.runner.bind(tg.xNode, xt); err != nil {
+		return fmt.Errorf("nn: bind batch of %d rows: %w", tg.n, err)
+	}
 	copy(tg.y, y)
-	if err := tg.prog.run(); err != nil {
+	if err := tg.runner.run(); err != nil {
 		return fmt.Errorf("nn: run graph for %d rows: %w", tg.n, err)
 	}
 	return nil
@@ -199,13 +206,18 @@ func (tg *trainGraph) run(x, y []float32) error {
 
 // grad returns the float32 data of gradient k after a run.
 func (tg *trainGraph) grad(k int) []float32 {
-	return tg.prog.value(tg.grads[k]).Data().([]float32)
+	return tg.runner.value(tg.grads[k]).Data().([]float32)
 }
 
 // probData returns the batch's probabilities after a run.
 func (tg *trainGraph) probData() []float32 {
-	return tg.prog.value(tg.probs).Data().([]float32)
+	return tg.runner.value(tg.probs).Data().([]float32)
 }
 
-// close releases the program's buffers.
-func (tg *trainGraph) close() { tg.prog = nil }
+// close releases the runner.
+func (tg *trainGraph) close() {
+	if tg.runner != nil {
+		tg.runner.close()
+		tg.runner = nil
+	}
+}
