@@ -40,7 +40,7 @@ type newRunnerFunc func(g *G.ExprGraph, outs G.Nodes) (runner, error)
 // bits (TestProgramMatchesTapeMachine).
 type program struct {
 	steps []step
-	vals  []G.Value // by node position in the program; inputs first
+	vals  []G.Value // by node position in the program, children first
 	index map[*G.Node]int
 }
 

@@ -17,12 +17,7 @@ import (
 // returns the answer it reads back.
 func rawExchange(t *testing.T, url, req string) *http.Response {
 	t.Helper()
-	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	c := dialRaw(t, url)
 	if _, err := io.WriteString(c, req); err != nil {
 		t.Fatal(err)
 	}
@@ -162,11 +157,7 @@ func TestAnswersBeforeTheBody(t *testing.T) {
 		})
 	}
 	// A small refused body is drained by the server: the connection stays.
-	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialRaw(t, url)
 	r := bufio.NewReader(c)
 	req := "POST /v1/models/other:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
 	for i := range 3 {
