@@ -34,6 +34,7 @@ func TestInferNearlyNumericColumn(t *testing.T) {
 		{"ten", `dataset: textnum.csv:11: column "tenure": value "ten": not a number ` +
 			`(79 of the column's 80 values are numbers;`},
 		{"Inf", `dataset: textnum.csv:11: column "tenure": value "Inf": not a finite number`},
+		{"1e400", `dataset: textnum.csv:11: column "tenure": value "1e400": not a finite number`},
 	} {
 		_, _, err := Infer(opts, Source{Name: "textnum.csv",
 			R: strings.NewReader(typoCSV(tc.value, 11))})

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -21,6 +22,9 @@ func parseNumber(s string) (float64, error) {
 		if t := strings.TrimSpace(s); t != s {
 			return parseNumber(t)
 		}
+		if errors.Is(err, strconv.ErrRange) && !isHex(s) {
+			return 0, errNotFinite
+		}
 		return 0, ErrNotNumber
 	}
 	if isHex(s) {
@@ -32,8 +36,9 @@ func parseNumber(s string) (float64, error) {
 	return v, nil
 }
 
-// notFinite is the error of an infinity (or a NaN spelled in a way that is
-// not a missing-value marker): it is an ErrNotNumber with its own words.
+// notFinite is the error of an infinity, a number beyond float64's range,
+// or a NaN spelled in a way that is not a missing-value marker: it is an
+// ErrNotNumber with its own words.
 type notFinite struct{}
 
 func (notFinite) Error() string        { return "not a finite number" }

@@ -109,7 +109,7 @@ func TestErrorPaths(t *testing.T) {
 		{"huge number", "POST", predict, `{"instances": [` + row(t, f, "months", `1e300`) + `]}`, 400,
 			[]string{`column "months"`, "row 0", "out of range"}},
 		{"overflowing number", "POST", predict, `{"instances": [` + row(t, f, "months", `1e999`) + `]}`, 400,
-			[]string{`column "months"`, "row 0", "1e999"}},
+			[]string{`request: column "months", row 0: value "1e999": not a finite number`}},
 		{"bad output parameter", "POST", predict,
 			`{"instances": [` + good + `], "parameters": {"output": "logits"}}`, 400,
 			[]string{`"parameters.output"`, `"logits"`}},

@@ -121,7 +121,8 @@ func (s *Server) fail(ctx *fasthttp.RequestCtx, err error) {
 		msg = "internal server error"
 	} else {
 		s.log.Debug("request refused", "method", string(ctx.Method()),
-			"path", string(ctx.Path()), "status", code, "error", msg)
+			"path", string(ctx.Path()), "status", code, "error", msg,
+			"request_id", string(ctx.Request.Header.Peek("X-Request-Id")))
 	}
 	writeError(ctx, code, msg)
 }
@@ -209,8 +210,8 @@ func (s *Server) admit() error {
 		return nil
 	default:
 		s.metrics.shed.Inc()
-		return errorf(ErrOverloaded, "server overloaded: %d requests in flight; retry later",
-			cap(s.slots))
+		return errorf(ErrOverloaded, "server overloaded: all %d inference slots are busy; "+
+			"retry later", cap(s.slots))
 	}
 }
 

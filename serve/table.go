@@ -325,6 +325,9 @@ func (r *rows) matrix(records [][]string, sc *dataset.Scratch) (*dataset.Matrix,
 	x, err := r.m.parser.Matrix(r.m.spec, records, sc)
 	var pe *dataset.ParseError
 	switch {
+	case errors.As(err, &pe) && pe.Column != "":
+		return nil, records, &InputError{Field: "request", Column: pe.Column, Row: pe.Row,
+			Reason: fmt.Sprintf("value %q: %v", pe.Value, pe.Err)}
 	case errors.As(err, &pe):
 		return nil, records, errorf(ErrInvalidInput, "%v", err)
 	case err != nil:

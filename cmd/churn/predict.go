@@ -58,7 +58,7 @@ func (o *predictOptions) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.batchSize, "batch-size", defaultBatchSize, "most rows sent in one request")
 	f.Int64Var(&o.batchBytes, "batch-bytes", defaultBatchBytes,
 		"largest request body sent; a batch over it is split "+
-			"(default: what `churn serve` accepts by default)")
+			"(churn serve's default limit)")
 }
 
 // Validate checks the options.

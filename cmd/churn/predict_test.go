@@ -151,6 +151,11 @@ func TestServeRunDirAndThreshold(t *testing.T) {
 	if err := os.Rename(ck, filepath.Join(runDir, trial.CheckpointsDir, id)); err != nil {
 		t.Fatal(err)
 	}
+	missing := filepath.Join(runDir, "nosuch")
+	if _, err := checkpointDir(missing); err == nil ||
+		!strings.Contains(err.Error(), "--model: stat "+missing+": no such file or directory") {
+		t.Errorf("a --model that does not exist: %v", err)
+	}
 	_, err := checkpointDir(runDir)
 	if err == nil || !strings.Contains(err.Error(), "without run.json") {
 		t.Errorf("run without run.json: %v", err)

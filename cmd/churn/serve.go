@@ -179,6 +179,9 @@ func loadModel(dir string, threshold float64) (*serve.Model, error) {
 // checkpoint its run.json names. A run directory without run.json is an
 // error: the run did not finish and has no best checkpoint yet.
 func checkpointDir(dir string) (string, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return "", fmt.Errorf("serve: --model: %w", err)
+	}
 	if fileExists(filepath.Join(dir, checkpoint.MetadataFile)) {
 		return dir, nil
 	}
