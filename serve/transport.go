@@ -3,6 +3,7 @@ package serve
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -25,11 +26,11 @@ func (s *Server) protocolError(ctx *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		code, msg = http.StatusRequestEntityTooLarge, errorf(ErrTooLarge,
-			"request body is over the limit of %d bytes", s.cfg.MaxBodyBytes).Error()
+		code, msg = http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("request body is over the limit of %d bytes", s.cfg.MaxBodyBytes)
 	case errors.As(err, &small):
-		code, msg = http.StatusRequestHeaderFieldsTooLarge, errorf(ErrTooLarge,
-			"request line and headers over %d bytes", readBufferBytes).Error()
+		code, msg = http.StatusRequestHeaderFieldsTooLarge,
+			fmt.Sprintf("request line and headers over %d bytes", readBufferBytes)
 	case errors.As(err, &ne) && ne.Timeout():
 		code, msg = http.StatusRequestTimeout, "timed out reading the request"
 	case errors.Is(err, io.ErrUnexpectedEOF):
